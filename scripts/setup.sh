@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs every Debian package mmserve needs to build, test and benchmark.
+# Safe to run again; it only installs what is missing.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake ninja-build ccache pkg-config git curl
+  # matrix products (oneDNN's CMake package needs the OpenCL headers at configure time)
+  libdnnl-dev opencl-c-headers opencl-clhpp-headers ocl-icd-opencl-dev
+  # HTTP and JSON
+  libcpp-httplib-dev nlohmann-json3-dev libssl-dev
+  # image decoders
+  libturbojpeg0-dev libspng-dev libpng-dev libwebp-dev libgif-dev
+  # Unicode for the tokenizer
+  libutf8proc-dev
+  # tests
+  libgtest-dev libgmock-dev
+)
+# Peers for the benchmarks only (bench/): PyTorch and numpy from Debian.
+if [ "${MMSERVE_WITH_BENCH:-0}" = 1 ]; then
+  PACKAGES+=(python3-torch python3-numpy nodejs npm)
+fi
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+echo "setup: all packages present"

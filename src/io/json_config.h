@@ -1,0 +1,22 @@
+// Typed access to JSON config files (config.json, preprocessor_config.json) with
+// errors that name the file and the field.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace mms::io {
+
+// Parses a JSON file; a missing file or bad JSON is Error(kInvalidModel) naming it.
+nlohmann::json LoadJsonFile(const std::string& path);
+
+// Reads obj[key] as T, or returns fallback when absent or null. A present value of the
+// wrong type throws Error(kInvalidModel) "<where>: field \"key\" ...".
+int64_t IntField(const nlohmann::json& obj, const std::string& key, int64_t fallback, const std::string& where);
+double NumberField(const nlohmann::json& obj, const std::string& key, double fallback, const std::string& where);
+std::string StringField(const nlohmann::json& obj, const std::string& key, const std::string& fallback,
+                        const std::string& where);
+// Like IntField but the field must be present and positive.
+int64_t RequiredPositiveInt(const nlohmann::json& obj, const std::string& key, const std::string& where);
+
+}  // namespace mms::io

@@ -1,0 +1,21 @@
+#include "layers/layer_norm.h"
+
+#include "engine/ops/layer_norm.h"
+#include "io/checkpoint.h"
+
+namespace mms::layers {
+
+LayerNorm LayerNorm::Load(const io::Checkpoint& ckpt, const std::string& prefix, int64_t dim, float eps) {
+  LayerNorm ln;
+  ln.dim_ = dim;
+  ln.eps_ = eps;
+  ln.gamma_ = ckpt.Float32(prefix + ".weight", {dim});
+  ln.beta_ = ckpt.Float32(prefix + ".bias", {dim});
+  return ln;
+}
+
+void LayerNorm::Forward(const float* x, int64_t rows, float* y) const {
+  ops::LayerNorm(x, gamma_.data<float>(), beta_.data<float>(), y, rows, dim_, eps_);
+}
+
+}  // namespace mms::layers

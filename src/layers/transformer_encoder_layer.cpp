@@ -1,0 +1,49 @@
+#include "layers/transformer_encoder_layer.h"
+
+#include "base/error.h"
+#include "engine/ops/attention.h"
+
+namespace mms::layers {
+
+namespace {
+enum Slot : size_t { kNormed, kQkv, kAttention, kMlp };
+}
+
+TransformerEncoderLayer TransformerEncoderLayer::LoadHF(const io::Checkpoint& ckpt, const std::string& prefix,
+                                                        const EncoderLayerConfig& c) {
+  if (c.num_heads <= 0 || c.hidden_size % c.num_heads != 0) {
+    ThrowInvalidModel(prefix + ": hidden_size " + std::to_string(c.hidden_size) + " is not divisible by " +
+                      std::to_string(c.num_heads) + " attention heads");
+  }
+  TransformerEncoderLayer l;
+  l.config_ = c;
+  const int64_t d = c.hidden_size;
+  l.ln1_ = LayerNorm::Load(ckpt, prefix + ".layer_norm1", d, c.layer_norm_eps);
+  l.ln2_ = LayerNorm::Load(ckpt, prefix + ".layer_norm2", d, c.layer_norm_eps);
+  const std::string attn = prefix + ".self_attn.";
+  l.qkv_ = Linear::LoadConcatenated(ckpt, {attn + "q_proj", attn + "k_proj", attn + "v_proj"}, d, d, true);
+  l.out_proj_ = Linear::Load(ckpt, attn + "out_proj", d, d, true);
+  l.fc1_ = Linear::Load(ckpt, prefix + ".mlp.fc1", d, c.intermediate_size, true);
+  l.fc2_ = Linear::Load(ckpt, prefix + ".mlp.fc2", c.intermediate_size, d, true);
+  return l;
+}
+
+void TransformerEncoderLayer::Forward(float* hidden, int64_t batch, int64_t seq, bool causal, Workspace& ws) const {
+  const int64_t rows = batch * seq;
+  const int64_t d = config_.hidden_size;
+  float* normed = ws.Buffer(kNormed, rows * d);
+  float* qkv = ws.Buffer(kQkv, rows * 3 * d);
+  float* attention = ws.Buffer(kAttention, rows * d);
+  float* mlp = ws.Buffer(kMlp, rows * config_.intermediate_size);
+
+  ln1_.Forward(hidden, rows, normed);
+  qkv_.Forward(normed, rows, qkv);
+  ops::Attention(qkv, attention, {batch, seq, config_.num_heads, d / config_.num_heads}, causal);
+  out_proj_.Forward(attention, rows, hidden, {ops::Activation::kNone, /*accumulate=*/true});
+
+  ln2_.Forward(hidden, rows, normed);
+  fc1_.Forward(normed, rows, mlp, {config_.activation, false});
+  fc2_.Forward(mlp, rows, hidden, {ops::Activation::kNone, /*accumulate=*/true});
+}
+
+}  // namespace mms::layers

@@ -1,0 +1,38 @@
+#pragma once
+
+#include <string>
+
+#include "engine/ops/activation.h"
+#include "layers/layer_norm.h"
+#include "layers/linear.h"
+#include "layers/workspace.h"
+
+namespace mms::layers {
+
+struct EncoderLayerConfig {
+  int64_t hidden_size;
+  int64_t intermediate_size;
+  int64_t num_heads;
+  ops::Activation activation;
+  float layer_norm_eps;
+};
+
+// A pre-LayerNorm transformer block as in CLIP's towers (and Whisper's encoder):
+//   h += out_proj(attention(qkv(ln1(h))));  h += fc2(act(fc1(ln2(h))))
+// The residual adds are fused into the projections that precede them.
+class TransformerEncoderLayer {
+ public:
+  // Hugging Face names: <prefix>.layer_norm1, .self_attn.{q,k,v,out}_proj, .layer_norm2, .mlp.fc1, .mlp.fc2
+  static TransformerEncoderLayer LoadHF(const io::Checkpoint& ckpt, const std::string& prefix,
+                                        const EncoderLayerConfig& config);
+
+  // hidden: [batch * seq, hidden_size], updated in place.
+  void Forward(float* hidden, int64_t batch, int64_t seq, bool causal, Workspace& ws) const;
+
+ private:
+  EncoderLayerConfig config_{};
+  LayerNorm ln1_, ln2_;
+  Linear qkv_, out_proj_, fc1_, fc2_;
+};
+
+}  // namespace mms::layers

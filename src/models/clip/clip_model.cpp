@@ -1,0 +1,160 @@
+#include "models/clip/clip_model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "base/error.h"
+#include "io/checkpoint.h"
+
+namespace mms::models {
+
+namespace {
+
+enum Slot : size_t {
+  // Slots 0..3 belong to the encoder layers (see transformer_encoder_layer.cpp).
+  kHidden = 8,
+  kPatches,
+  kPatchOut,
+  kPooled,
+};
+
+layers::EncoderLayerConfig LayerConfig(const ClipTowerConfig& t) {
+  return {t.hidden_size, t.intermediate_size, t.num_heads, t.activation, t.layer_norm_eps};
+}
+
+}  // namespace
+
+std::unique_ptr<ClipModel> ClipModel::Load(const std::string& dir) {
+  std::unique_ptr<ClipModel> m(new ClipModel());
+  m->config_ = ClipConfig::FromFile(dir + "/config.json");
+  const ClipConfig& c = m->config_;
+  const io::Checkpoint ckpt = io::Checkpoint::Open(dir);
+
+  // logit_scale is stored as its log; a scalar [] in HF checkpoints.
+  const Tensor raw_scale = ckpt.Raw("logit_scale");
+  if (raw_scale.numel() != 1) ThrowInvalidModel(dir + ": tensor \"logit_scale\" must hold one value, has shape " + raw_scale.ShapeString());
+  m->logit_scale_ = std::exp(ckpt.Float32("logit_scale", raw_scale.shape()).data<float>()[0]);
+
+  // Vision tower.
+  const auto& v = c.vision;
+  const int64_t patch_in = v.num_channels * v.patch_size * v.patch_size;
+  const Tensor conv = ckpt.Float32("vision_model.embeddings.patch_embedding.weight",
+                                   {v.hidden_size, v.num_channels, v.patch_size, v.patch_size});
+  m->patch_embedding_ = layers::Linear::FromOutIn(conv.data<float>(), v.hidden_size, patch_in, nullptr);
+  m->class_embedding_ = ckpt.Float32("vision_model.embeddings.class_embedding", {v.hidden_size});
+  m->vision_positions_ = ckpt.Float32("vision_model.embeddings.position_embedding.weight", {v.num_patches() + 1, v.hidden_size});
+  // "pre_layrnorm" is how transformers spells it in every CLIP checkpoint.
+  m->pre_layernorm_ = layers::LayerNorm::Load(ckpt, "vision_model.pre_layrnorm", v.hidden_size, v.layer_norm_eps);
+  m->post_layernorm_ = layers::LayerNorm::Load(ckpt, "vision_model.post_layernorm", v.hidden_size, v.layer_norm_eps);
+  for (int64_t i = 0; i < v.num_layers; ++i) {
+    m->vision_layers_.push_back(layers::TransformerEncoderLayer::LoadHF(
+        ckpt, "vision_model.encoder.layers." + std::to_string(i), LayerConfig(v)));
+  }
+  m->visual_projection_ = layers::Linear::Load(ckpt, "visual_projection", v.hidden_size, c.projection_dim, false);
+
+  // Text tower.
+  const auto& t = c.text;
+  m->token_embedding_ = ckpt.Float32("text_model.embeddings.token_embedding.weight", {t.vocab_size, t.hidden_size});
+  m->text_positions_ = ckpt.Float32("text_model.embeddings.position_embedding.weight", {t.max_positions, t.hidden_size});
+  for (int64_t i = 0; i < t.num_layers; ++i) {
+    m->text_layers_.push_back(layers::TransformerEncoderLayer::LoadHF(
+        ckpt, "text_model.encoder.layers." + std::to_string(i), LayerConfig(t)));
+  }
+  m->final_layernorm_ = layers::LayerNorm::Load(ckpt, "text_model.final_layer_norm", t.hidden_size, t.layer_norm_eps);
+  m->text_projection_ = layers::Linear::Load(ckpt, "text_projection", t.hidden_size, c.projection_dim, false);
+  return m;
+}
+
+void ClipModel::EncodeImages(const float* pixels, int64_t n, float* out, Workspace& ws) const {
+  if (n == 0) return;
+  const auto& v = config_.vision;
+  const int64_t d = v.hidden_size, p = v.patch_size, grid = v.image_size / p;
+  const int64_t patches = grid * grid, seq = patches + 1, patch_in = v.num_channels * p * p;
+  const int64_t image_floats = v.num_channels * v.image_size * v.image_size;
+
+  // The stride-p convolution is a matrix product over unfolded patches, each flattened
+  // in the kernel's (channel, row, column) order.
+  float* unfolded = ws.Buffer(kPatches, n * patches * patch_in);
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t b = 0; b < n; ++b) {
+    for (int64_t gy = 0; gy < grid; ++gy) {
+      for (int64_t gx = 0; gx < grid; ++gx) {
+        float* dst = unfolded + ((b * patches) + gy * grid + gx) * patch_in;
+        for (int64_t ch = 0; ch < v.num_channels; ++ch) {
+          for (int64_t y = 0; y < p; ++y) {
+            const float* src = pixels + b * image_floats + ch * v.image_size * v.image_size +
+                               (gy * p + y) * v.image_size + gx * p;
+            std::memcpy(dst + (ch * p + y) * p, src, p * sizeof(float));
+          }
+        }
+      }
+    }
+  }
+  float* patch_out = ws.Buffer(kPatchOut, n * patches * d);
+  patch_embedding_.Forward(unfolded, n * patches, patch_out);
+
+  float* hidden = ws.Buffer(kHidden, n * seq * d);
+  const float* pos = vision_positions_.data<float>();
+  const float* cls = class_embedding_.data<float>();
+  for (int64_t b = 0; b < n; ++b) {
+    float* h = hidden + b * seq * d;
+    for (int64_t j = 0; j < d; ++j) h[j] = cls[j] + pos[j];
+    for (int64_t i = 1; i < seq; ++i) {
+      const float* src = patch_out + (b * patches + i - 1) * d;
+      for (int64_t j = 0; j < d; ++j) h[i * d + j] = src[j] + pos[i * d + j];
+    }
+  }
+  pre_layernorm_.Forward(hidden, n * seq, hidden);
+  for (const auto& layer : vision_layers_) layer.Forward(hidden, n, seq, /*causal=*/false, ws);
+
+  float* pooled = ws.Buffer(kPooled, n * d);
+  for (int64_t b = 0; b < n; ++b) std::memcpy(pooled + b * d, hidden + b * seq * d, d * sizeof(float));
+  post_layernorm_.Forward(pooled, n, pooled);
+  visual_projection_.Forward(pooled, n, out);
+}
+
+void ClipModel::EncodeTexts(const std::vector<std::vector<int32_t>>& ids, float* out, Workspace& ws) const {
+  const int64_t n = static_cast<int64_t>(ids.size());
+  if (n == 0) return;
+  const auto& t = config_.text;
+  const int64_t d = t.hidden_size;
+  // The causal mask means no position attends past itself, so a batch only needs to run
+  // up to its longest sequence: shorter ones are padded, and the padding changes nothing
+  // at or before their end-of-text position.
+  int64_t seq = 1;
+  for (const auto& s : ids) {
+    if (s.empty()) ThrowInvalidArgument("empty token sequence");
+    if (static_cast<int64_t>(s.size()) > t.max_positions) {
+      ThrowInvalidArgument("token sequence of " + std::to_string(s.size()) + " exceeds the model's " +
+                           std::to_string(t.max_positions) + " positions");
+    }
+    seq = std::max<int64_t>(seq, s.size());
+  }
+  float* hidden = ws.Buffer(kHidden, n * seq * d);
+  const float* tokens = token_embedding_.data<float>();
+  const float* pos = text_positions_.data<float>();
+  std::vector<int64_t> pool_at(n);
+  for (int64_t b = 0; b < n; ++b) {
+    const auto& s = ids[b];
+    for (int64_t i = 0; i < seq; ++i) {
+      float* h = hidden + (b * seq + i) * d;
+      if (i < static_cast<int64_t>(s.size())) {
+        const int32_t id = s[i];
+        if (id < 0 || id >= t.vocab_size) ThrowInvalidArgument("token id " + std::to_string(id) + " outside the vocabulary");
+        for (int64_t j = 0; j < d; ++j) h[j] = tokens[id * d + j] + pos[i * d + j];
+      } else {
+        std::memset(h, 0, d * sizeof(float));
+      }
+    }
+    pool_at[b] = std::max_element(s.begin(), s.end()) - s.begin();  // first occurrence of the highest id
+  }
+  for (const auto& layer : text_layers_) layer.Forward(hidden, n, seq, /*causal=*/true, ws);
+
+  float* pooled = ws.Buffer(kPooled, n * d);
+  for (int64_t b = 0; b < n; ++b) std::memcpy(pooled + b * d, hidden + (b * seq + pool_at[b]) * d, d * sizeof(float));
+  final_layernorm_.Forward(pooled, n, pooled);  // per-row, so normalizing only pooled rows is exact
+  text_projection_.Forward(pooled, n, out);
+}
+
+}  // namespace mms::models

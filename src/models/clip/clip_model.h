@@ -1,0 +1,55 @@
+// CLIP's two towers and its logit scale, loaded from a Hugging Face checkpoint.
+// The object is immutable after Load and may be used by many threads at once, each
+// with its own Workspace.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "layers/layer_norm.h"
+#include "layers/linear.h"
+#include "layers/transformer_encoder_layer.h"
+#include "layers/workspace.h"
+#include "models/clip/clip_config.h"
+
+namespace mms::models {
+
+class ClipModel {
+ public:
+  static std::unique_ptr<ClipModel> Load(const std::string& checkpoint_dir);
+
+  const ClipConfig& config() const { return config_; }
+  int64_t embed_dim() const { return config_.projection_dim; }
+  // exp(logit_scale): the temperature applied to cosine similarities.
+  float logit_scale() const { return logit_scale_; }
+
+  // pixels: [n, 3, image_size, image_size], normalized. out: [n, projection_dim], not normalized.
+  void EncodeImages(const float* pixels, int64_t n, float* out, Workspace& ws) const;
+  // Each sequence holds token ids (start and end of text included), at most max_positions.
+  // The embedding is read at the first occurrence of the highest id (the end-of-text token).
+  void EncodeTexts(const std::vector<std::vector<int32_t>>& ids, float* out, Workspace& ws) const;
+
+ private:
+  ClipModel() = default;
+
+  ClipConfig config_;
+  float logit_scale_ = 1.0f;
+
+  // Vision tower.
+  layers::Linear patch_embedding_;  // [3·p·p, hidden] over unfolded patches, no bias
+  Tensor class_embedding_;          // [hidden]
+  Tensor vision_positions_;         // [patches + 1, hidden]
+  layers::LayerNorm pre_layernorm_, post_layernorm_;
+  std::vector<layers::TransformerEncoderLayer> vision_layers_;
+  layers::Linear visual_projection_;
+
+  // Text tower.
+  Tensor token_embedding_;  // [vocab, hidden]
+  Tensor text_positions_;   // [max_positions, hidden]
+  std::vector<layers::TransformerEncoderLayer> text_layers_;
+  layers::LayerNorm final_layernorm_;
+  layers::Linear text_projection_;
+};
+
+}  // namespace mms::models

@@ -1,0 +1,115 @@
+// Every fast kernel against its plain reference on random inputs, across sizes around
+// the vector widths (N-1, N, N+1) and with each epilogue.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "engine/ops/activation.h"
+#include "engine/ops/attention.h"
+#include "engine/ops/layer_norm.h"
+#include "engine/ops/matmul.h"
+
+namespace mms::ops {
+namespace {
+
+std::vector<float> Random(size_t n, unsigned seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, scale);
+  std::vector<float> v(n);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+// Max error relative to the magnitude of the reference, so large and small outputs are
+// judged alike.
+double NormalizedMaxError(const std::vector<float>& got, const std::vector<float>& want) {
+  double max_err = 0, max_ref = 1e-6;
+  for (size_t i = 0; i < got.size(); ++i) {
+    max_err = std::max(max_err, std::abs(static_cast<double>(got[i]) - want[i]));
+    max_ref = std::max(max_ref, std::abs(static_cast<double>(want[i])));
+  }
+  return max_err / max_ref;
+}
+
+struct MatMulCase {
+  int64_t m, n, k;
+  Activation act;
+  bool accumulate;
+  bool bias;
+};
+
+class MatMulTest : public ::testing::TestWithParam<MatMulCase> {};
+
+TEST_P(MatMulTest, FastMatchesReference) {
+  const auto c = GetParam();
+  const auto a = Random(c.m * c.k, 1), b = Random(c.k * c.n, 2, 0.1f), bias = Random(c.n, 3);
+  std::vector<float> fast = Random(c.m * c.n, 4), ref = fast;
+  MatMul(a.data(), b.data(), c.bias ? bias.data() : nullptr, fast.data(), c.m, c.n, c.k, {c.act, c.accumulate});
+  reference::MatMul(a.data(), b.data(), c.bias ? bias.data() : nullptr, ref.data(), c.m, c.n, c.k, {c.act, c.accumulate});
+  EXPECT_LT(NormalizedMaxError(fast, ref), 1e-5);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, MatMulTest,
+    ::testing::Values(MatMulCase{1, 1, 1, Activation::kNone, false, false}, MatMulCase{15, 17, 31, Activation::kNone, false, true},
+                      MatMulCase{16, 16, 32, Activation::kGelu, false, true}, MatMulCase{17, 15, 33, Activation::kQuickGelu, false, true},
+                      MatMulCase{50, 192, 64, Activation::kNone, true, true}, MatMulCase{7, 64, 256, Activation::kGeluTanh, true, false},
+                      MatMulCase{77, 33, 65, Activation::kRelu, false, true}, MatMulCase{3, 1000, 7, Activation::kQuickGelu, true, true}));
+
+TEST(LayerNormTest, FastMatchesReferenceAcrossWidths) {
+  for (int64_t cols : {1, 7, 15, 16, 17, 64, 768, 769}) {
+    const int64_t rows = 5;
+    auto x = Random(rows * cols, 10 + cols, 3.0f);
+    for (auto& v : x) v += 100.0f;  // a large mean tests the centred variance
+    const auto gamma = Random(cols, 20), beta = Random(cols, 30);
+    std::vector<float> fast(rows * cols), ref(rows * cols);
+    LayerNorm(x.data(), gamma.data(), beta.data(), fast.data(), rows, cols, 1e-5f);
+    reference::LayerNorm(x.data(), gamma.data(), beta.data(), ref.data(), rows, cols, 1e-5f);
+    EXPECT_LT(NormalizedMaxError(fast, ref), 1e-5) << "cols=" << cols;
+  }
+}
+
+TEST(LayerNormTest, InPlace) {
+  auto x = Random(3 * 64, 5);
+  const auto gamma = Random(64, 6), beta = Random(64, 7);
+  std::vector<float> expected(x.size());
+  reference::LayerNorm(x.data(), gamma.data(), beta.data(), expected.data(), 3, 64, 1e-5f);
+  LayerNorm(x.data(), gamma.data(), beta.data(), x.data(), 3, 64, 1e-5f);
+  EXPECT_LT(NormalizedMaxError(x, expected), 1e-5);
+}
+
+TEST(AttentionTest, FastMatchesReference) {
+  for (bool causal : {false, true}) {
+    for (AttentionShape s : {AttentionShape{1, 1, 1, 8}, AttentionShape{2, 50, 2, 32}, AttentionShape{3, 77, 8, 64},
+                             AttentionShape{2, 13, 3, 17}}) {
+      const auto qkv = Random(s.batch * s.seq * 3 * s.heads * s.head_dim, 42, 2.0f);
+      std::vector<float> fast(s.batch * s.seq * s.heads * s.head_dim), ref(fast.size());
+      Attention(qkv.data(), fast.data(), s, causal);
+      reference::Attention(qkv.data(), ref.data(), s, causal);
+      EXPECT_LT(NormalizedMaxError(fast, ref), 1e-5) << "causal=" << causal << " seq=" << s.seq;
+    }
+  }
+}
+
+TEST(AttentionTest, CausalFirstTokenSeesOnlyItself) {
+  const AttentionShape s{1, 4, 1, 2};
+  const auto qkv = Random(4 * 3 * 2, 9);
+  std::vector<float> out(4 * 2);
+  Attention(qkv.data(), out.data(), s, true);
+  // Row 0 attends only to key 0, so its output is value 0 exactly.
+  EXPECT_FLOAT_EQ(out[0], qkv[4]);
+  EXPECT_FLOAT_EQ(out[1], qkv[5]);
+}
+
+TEST(ActivationTest, KnownValues) {
+  EXPECT_NEAR(ActivationValue(Activation::kGelu, 1.0f), 0.8413447f, 1e-6);
+  EXPECT_NEAR(ActivationValue(Activation::kQuickGelu, 1.0f), 1.0f / (1.0f + std::exp(-1.702f)), 1e-6);
+  EXPECT_NEAR(ActivationValue(Activation::kGeluTanh, 1.0f), 0.8411920f, 1e-6);
+  EXPECT_EQ(ActivationValue(Activation::kRelu, -2.0f), 0.0f);
+  EXPECT_THROW(ParseActivation("swiglu_unknown"), std::exception);
+}
+
+}  // namespace
+}  // namespace mms::ops

@@ -1,0 +1,24 @@
+// Shared helpers for the tests: where the test data lives and how to read it.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace mms::testing {
+
+// Path of a file under the source tree, e.g. SourcePath("tests/data/clip-reference/golden.json").
+std::string SourcePath(const std::string& relative);
+
+// The tiny CLIP checkpoint that is both the demo model and the golden reference model.
+std::string TinyClipDir();
+
+// golden.json of the CLIP reference data (outputs of OpenAI's CLIP code).
+const nlohmann::json& ClipGolden();
+
+// A float32 .npy array (C order) as a flat vector; shape is returned in *shape.
+std::vector<float> LoadNpyFloat32(const std::string& path, std::vector<long>* shape = nullptr);
+
+double CosineSimilarity(const std::vector<float>& a, const std::vector<float>& b);
+
+}  // namespace mms::testing
