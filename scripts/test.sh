@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs every test: the release build runs the whole
+# suite (unit, golden and integration tests against the real server); a second build
+# with AddressSanitizer and UndefinedBehaviorSanitizer runs the unit tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+
+echo "== release build: all tests"
+scripts/build.sh
+ctest --test-dir build --output-on-failure -j "$(nproc)" --timeout 600
+
+echo "== ASan + UBSan build: unit tests"
+BUILD_DIR=build-asan BUILD_TYPE=RelWithDebInfo scripts/build.sh -DMMS_SANITIZE=ON
+# oneDNN and OpenMP keep caches for the life of the process; leak checking would report them.
+ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build-asan --output-on-failure -j "$(nproc)" --timeout 900 -LE integration

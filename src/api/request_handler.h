@@ -1,0 +1,37 @@
+// Wraps a route's handler with what every request gets, whatever the API: a request id
+// (X-Request-ID, taken from the client or generated, echoed back), timing, one log line,
+// and exceptions turned into the API's own error body with the status from
+// error_mapping. Routes only write the success path.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "base/error.h"
+#include "base/logger.h"
+
+namespace httplib {
+struct Request;
+struct Response;
+}  // namespace httplib
+
+namespace mms::api {
+
+// Builds an API's error body, e.g. {"status":"error","message":...} for /predict.
+using ErrorBodyFormatter = std::function<std::string(int http_status, const std::string& message)>;
+
+struct RequestInfo {
+  std::string request_id;
+};
+
+using RouteFunction = std::function<void(const httplib::Request&, httplib::Response&, RequestInfo&)>;
+using HttplibHandler = std::function<void(const httplib::Request&, httplib::Response&)>;
+
+HttplibHandler WrapRoute(std::string route, RouteFunction fn, ErrorBodyFormatter error_body, Logger& logger);
+
+// {"status":"error","message":...}: the error shape of /predict and /health.
+std::string SimpleErrorBody(int http_status, const std::string& message);
+
+std::string NewRequestId();
+
+}  // namespace mms::api

@@ -1,0 +1,87 @@
+#include "cli/args.h"
+
+#include "base/error.h"
+
+namespace mms::cli {
+
+Args::Args(int argc, char** argv, int first, const std::set<std::string>& value_flags,
+           const std::set<std::string>& switch_flags) {
+  for (int i = first; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.rfind("--", 0) != 0) ThrowInvalidArgument("unexpected argument \"" + arg + "\"");
+    std::string name = arg.substr(2), value;
+    const size_t eq = name.find('=');
+    const bool inline_value = eq != std::string::npos;
+    if (inline_value) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    }
+    if (switch_flags.count(name)) {
+      if (inline_value) ThrowInvalidArgument("--" + name + " takes no value");
+      ordered_.emplace_back(name, "true");
+      continue;
+    }
+    if (!value_flags.count(name)) ThrowInvalidArgument("unknown option --" + name);
+    if (!inline_value) {
+      if (i + 1 >= argc) ThrowInvalidArgument("--" + name + " needs a value");
+      value = argv[++i];
+    }
+    ordered_.emplace_back(name, value);
+  }
+}
+
+bool Args::Has(const std::string& name) const {
+  for (const auto& [k, v] : ordered_) {
+    if (k == name) return true;
+  }
+  return false;
+}
+
+std::string Args::Get(const std::string& name, const std::string& fallback) const {
+  std::string out = fallback;
+  for (const auto& [k, v] : ordered_) {
+    if (k == name) out = v;
+  }
+  return out;
+}
+
+std::string Args::Required(const std::string& name) const {
+  if (!Has(name)) ThrowInvalidArgument("--" + name + " is required");
+  return Get(name);
+}
+
+int Args::GetInt(const std::string& name, int fallback) const {
+  if (!Has(name)) return fallback;
+  const std::string v = Get(name);
+  try {
+    size_t used = 0;
+    const int n = std::stoi(v, &used);
+    if (used != v.size()) throw std::invalid_argument(v);
+    return n;
+  } catch (const std::exception&) {
+    ThrowInvalidArgument("--" + name + " expects an integer, got \"" + v + "\"");
+  }
+}
+
+double Args::GetDouble(const std::string& name, double fallback) const {
+  if (!Has(name)) return fallback;
+  const std::string v = Get(name);
+  try {
+    size_t used = 0;
+    const double d = std::stod(v, &used);
+    if (used != v.size()) throw std::invalid_argument(v);
+    return d;
+  } catch (const std::exception&) {
+    ThrowInvalidArgument("--" + name + " expects a number, got \"" + v + "\"");
+  }
+}
+
+std::vector<std::string> Args::All(const std::string& name) const {
+  std::vector<std::string> out;
+  for (const auto& [k, v] : ordered_) {
+    if (k == name) out.push_back(v);
+  }
+  return out;
+}
+
+}  // namespace mms::cli

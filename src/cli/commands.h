@@ -1,0 +1,12 @@
+#pragma once
+
+namespace mms::cli {
+
+// Each returns the process exit code; errors are thrown as mms::Error and reported by main.
+int ServeCommand(int argc, char** argv);
+int TokenizeCommand(int argc, char** argv);
+int EmbedCommand(int argc, char** argv);
+int PredictCommand(int argc, char** argv);
+int BenchCommand(int argc, char** argv);
+
+}  // namespace mms::cli
