@@ -41,7 +41,7 @@ void HandlePredict(const httplib::Request& req, httplib::Response& res, RouteCon
   CheckImageSize(image.content.size(), ctx.limits);
   if (image.content.empty()) throw Error(ErrorCode::kUnsupportedMedia, "the \"image\" file is empty");
 
-  const auto model = ctx.repository.Find(ctx.repository.DefaultModel());
+  const auto model = ctx.repository.Find(ctx.repository.DefaultModel());  // held until the response is built
   const auto scores = model->Classify(image.content, texts);
   res.set_content(PredictResponseJson(scores), "application/json");
 }

@@ -1,4 +1,6 @@
+#include <condition_variable>
 #include <csignal>
+#include <mutex>
 #include <pthread.h>
 #include <thread>
 
@@ -9,33 +11,60 @@
 
 namespace mms::cli {
 
+namespace {
+
+runtime::RepositoryOptions RepositoryOptionsFrom(const Args& args, const api::InputLimits& limits) {
+  runtime::RepositoryOptions o;
+  o.root = args.Required("model-repository");
+  o.default_model = args.Get("default-model");
+  o.control_mode = runtime::ParseControlMode(args.Get("model-control-mode", "none"));
+  o.poll_seconds = args.GetInt("repository-poll-secs", 15);
+  o.startup_models = args.All("load-model");
+  if (!o.startup_models.empty() && o.control_mode != runtime::ControlMode::kExplicit) {
+    ThrowInvalidArgument("--load-model needs --model-control-mode explicit");
+  }
+  if (o.poll_seconds < 1) ThrowInvalidArgument("--repository-poll-secs must be at least 1");
+  o.defaults.clip.image_pipeline = media::ParseImagePipeline(args.Get("image-pipeline", "hf"));
+  o.defaults.clip.threads = args.GetInt("threads", 0);
+  o.defaults.clip.decode_limits.max_bytes = limits.max_image_bytes;
+  o.defaults.max_batch_size = args.GetInt("max-batch-size", o.defaults.max_batch_size);
+  o.defaults.max_queue_delay = std::chrono::microseconds(args.GetInt("max-queue-delay-us", 2000));
+  const std::string batching = args.Get("dynamic-batching", "on");
+  if (batching != "on" && batching != "off") ThrowInvalidArgument("--dynamic-batching must be on or off");
+  o.defaults.dynamic_batching = batching == "on";
+  if (o.defaults.max_batch_size < 1) ThrowInvalidArgument("--max-batch-size must be at least 1");
+  return o;
+}
+
+api::ServerOptions ServerOptionsFrom(const Args& args) {
+  api::ServerOptions o;
+  o.host = args.Get("host", "0.0.0.0");
+  o.port = args.GetInt("port", 8080);
+  o.http_threads = args.GetInt("http-threads", 64);
+  o.limits.max_image_bytes = args.GetInt("max-image-bytes", o.limits.max_image_bytes);
+  o.limits.max_text_chars = args.GetInt("max-text-chars", o.limits.max_text_chars);
+  o.limits.max_texts = args.GetInt("max-texts", o.limits.max_texts);
+  o.limits.max_body_bytes = args.GetInt("max-body-bytes", o.limits.max_body_bytes);
+  if (o.port < 0 || o.port > 65535) ThrowInvalidArgument("--port must be 0..65535");
+  if (o.http_threads < 1) ThrowInvalidArgument("--http-threads must be at least 1");
+  return o;
+}
+
+}  // namespace
+
 int ServeCommand(int argc, char** argv) {
   const Args args(argc, argv, 2,
                   {"model-repository", "host", "port", "threads", "http-threads", "image-pipeline", "default-model",
-                   "log-level", "log-format", "max-image-bytes", "max-text-chars", "max-texts", "max-body-bytes"});
+                   "log-level", "log-format", "max-image-bytes", "max-text-chars", "max-texts", "max-body-bytes",
+                   "model-control-mode", "repository-poll-secs", "load-model", "exit-timeout-secs", "max-batch-size",
+                   "max-queue-delay-us", "dynamic-batching"});
   Logger logger(ParseLogLevel(args.Get("log-level", "info")), ParseLogFormat(args.Get("log-format", "json")));
+  const api::ServerOptions server_options = ServerOptionsFrom(args);
+  const runtime::RepositoryOptions repo_options = RepositoryOptionsFrom(args, server_options.limits);
+  const auto exit_timeout = std::chrono::seconds(args.GetInt("exit-timeout-secs", 30));
 
-  runtime::RepositoryOptions repo_options;
-  repo_options.root = args.Required("model-repository");
-  repo_options.default_model = args.Get("default-model");
-  repo_options.clip.image_pipeline = media::ParseImagePipeline(args.Get("image-pipeline", "hf"));
-  repo_options.clip.threads = args.GetInt("threads", 0);
-
-  api::ServerOptions server_options;
-  server_options.host = args.Get("host", "0.0.0.0");
-  server_options.port = args.GetInt("port", 8080);
-  server_options.http_threads = args.GetInt("http-threads", 8);
-  server_options.limits.max_image_bytes = args.GetInt("max-image-bytes", server_options.limits.max_image_bytes);
-  server_options.limits.max_text_chars = args.GetInt("max-text-chars", server_options.limits.max_text_chars);
-  server_options.limits.max_texts = args.GetInt("max-texts", server_options.limits.max_texts);
-  server_options.limits.max_body_bytes = args.GetInt("max-body-bytes", server_options.limits.max_body_bytes);
-  repo_options.clip.decode_limits.max_bytes = server_options.limits.max_image_bytes;
-  if (server_options.port < 0 || server_options.port > 65535) ThrowInvalidArgument("--port must be 0..65535");
-  if (server_options.http_threads < 1) ThrowInvalidArgument("--http-threads must be at least 1");
-
-  // SIGINT/SIGTERM are taken by one thread that asks the server to stop, so the
-  // requests in progress finish and Run() returns normally. Blocked before any thread
-  // starts, so that every thread inherits the mask.
+  // SIGINT/SIGTERM are taken by one thread, blocked everywhere else. Blocked before any
+  // thread starts, so that every thread inherits the mask.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
@@ -43,25 +72,48 @@ int ServeCommand(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   runtime::ModelRepository repository(repo_options, logger);
-  repository.LoadAll();
+  repository.Start();
   api::HttpServer server(server_options, repository, logger);
 
+  std::mutex done_mutex;
+  std::condition_variable done_cv;
+  bool done = false;
+  // Shutdown: stop accepting; requests already accepted finish (their queued items run);
+  // if that takes longer than --exit-timeout-secs, what is still queued is answered 503.
   std::thread signal_thread([&] {
     int sig = 0;
     sigwait(&signals, &sig);
-    logger.Info("shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+    {
+      std::lock_guard<std::mutex> lock(done_mutex);
+      if (done) return;  // woken by main after the server stopped on its own
+    }
+    logger.Info("shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"},
+                                  {"exit_timeout_secs", exit_timeout.count()}});
     server.Stop();
+    std::unique_lock<std::mutex> lock(done_mutex);
+    if (!done_cv.wait_for(lock, exit_timeout, [&] { return done; })) {
+      logger.Warning("exit timeout reached; failing queued requests");
+      lock.unlock();
+      repository.Stop(std::chrono::milliseconds(0));
+    }
   });
+  auto finish = [&] {
+    {
+      std::lock_guard<std::mutex> lock(done_mutex);
+      done = true;
+    }
+    done_cv.notify_all();
+    pthread_kill(signal_thread.native_handle(), SIGTERM);  // no-op if it already returned
+    signal_thread.join();
+  };
   try {
     server.Run();
   } catch (...) {
-    pthread_kill(signal_thread.native_handle(), SIGTERM);
-    signal_thread.join();
+    finish();
     throw;
   }
-  // Run() also returns if the listener fails; wake the signal thread so it can be joined.
-  pthread_kill(signal_thread.native_handle(), SIGTERM);
-  signal_thread.join();
+  finish();
+  repository.Stop(std::chrono::duration_cast<std::chrono::milliseconds>(exit_timeout));
   logger.Info("stopped");
   return 0;
 }

@@ -1,60 +1,102 @@
 // A folder of models laid out as Triton's model repository:
-//   ROOT/<model>/<version>/   a Hugging Face checkpoint folder, version a positive integer.
-// The repository loads models, remembers why one failed, and hands out loaded versions.
-// A failed model never stops the others from serving.
+//   ROOT/<model>/config.pbtxt   optional (name, backend, max_batch_size, version_policy,
+//                               dynamic_batching, instance_group, parameters)
+//   ROOT/<model>/<version>/     a Hugging Face checkpoint folder; version a positive integer
+// The repository decides which versions to serve (version policy), loads them, records
+// why one failed, and follows changes on disk (poll mode) or on request (explicit mode).
+// A model that fails never stops the others. Requests hold a shared_ptr to the version
+// they use, so unloading or reloading never cuts a request in flight: the old version
+// drains and goes away when its last request finishes.
 #pragma once
 
+#include <atomic>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/logger.h"
-#include "models/clip/clip_pipeline.h"
+#include "runtime/served_model.h"
 
 namespace mms::runtime {
 
-enum class ModelState { kReady, kUnavailable };
-const char* ModelStateName(ModelState state);  // "READY" | "UNAVAILABLE" (Triton's words)
+enum class ControlMode { kNone, kPoll, kExplicit };
+ControlMode ParseControlMode(const std::string& name);  // none | poll | explicit
+
+enum class ModelState { kLoading, kReady, kUnavailable, kUnloading };
+const char* ModelStateName(ModelState state);  // Triton's words: LOADING, READY, UNAVAILABLE, UNLOADING
 
 struct ModelVersionStatus {
   std::string name;
-  int64_t version = 0;
+  int64_t version = 0;  // 0 when the model has no loadable version at all
   ModelState state = ModelState::kUnavailable;
-  std::string reason;  // why it is unavailable
+  std::string reason;   // why it is unavailable
 };
 
 struct RepositoryOptions {
   std::string root;
   std::string default_model;  // served by /predict; empty = the only model
-  models::ClipOptions clip;
+  ControlMode control_mode = ControlMode::kNone;
+  int poll_seconds = 15;
+  std::vector<std::string> startup_models;  // --load-model (explicit mode); empty + explicit = none
+  ServingDefaults defaults;
 };
 
 class ModelRepository {
  public:
   ModelRepository(RepositoryOptions options, Logger& logger);
+  ~ModelRepository();
 
-  // Loads the highest version of every model folder. Failures are recorded per model.
-  void LoadAll();
+  // Initial load (all models in none/poll mode; startup_models in explicit mode) and,
+  // in poll mode, the polling thread.
+  void Start();
+  // Stops polling and shuts every model down, letting queued work finish by `deadline`.
+  void Stop(std::chrono::milliseconds deadline);
 
-  // A ready model version; version 0 = the highest ready version. Throws
-  // Error(kNotFound) for an unknown model or version, Error(kUnavailable) when it failed to load.
-  std::shared_ptr<const models::ClipPipeline> Find(const std::string& model, int64_t version = 0) const;
-  // The model /predict serves.
+  // A ready version; version 0 = the highest ready version. Throws Error(kNotFound) for an
+  // unknown model or version, Error(kUnavailable) for one that is not ready.
+  std::shared_ptr<ServedModel> Find(const std::string& model, int64_t version = 0) const;
   std::string DefaultModel() const;
+  // Every model the repository knows (on disk or loaded), each version with its state.
   std::vector<ModelVersionStatus> Index() const;
-  bool AllReady() const;
+  bool IsReady(const std::string& model, int64_t version = 0) const;
+  bool AllReady() const;  // every model has a ready version (what /health reports)
+
+  // Explicit control (Triton's repository extension). Load (re)reads the model's config
+  // and versions from disk; throws Error(kInvalidArgument) with the reason if nothing
+  // could be loaded, Error(kNotFound) if the folder does not exist. Unload removes every
+  // version of the model.
+  void Load(const std::string& model);
+  void Unload(const std::string& model);
+  // One scan of the disk as the poll thread does it (tests call it to avoid waiting).
+  void Poll();
 
  private:
-  struct LoadedVersion {
+  struct VersionEntry {
     ModelVersionStatus status;
-    std::shared_ptr<const models::ClipPipeline> pipeline;
+    std::shared_ptr<ServedModel> model;
   };
+  struct ModelEntry {
+    std::string config_fingerprint;  // config.pbtxt content when loaded; a change reloads
+    std::map<int64_t, VersionEntry> versions;
+  };
+  // Brings one model in line with the disk: loads wanted versions that are missing,
+  // unloads versions no longer wanted, reloads all when the config changed.
+  void Sync(const std::string& model, bool force_reload);
+  void PollLoop();
+
   RepositoryOptions options_;
   Logger& logger_;
-  mutable std::mutex mutex_;
-  std::map<std::string, std::map<int64_t, LoadedVersion>> models_;
+  mutable std::mutex mutex_;      // guards models_
+  std::mutex sync_mutex_;         // one Sync at a time (loads are slow; lookups must not wait on them)
+  std::map<std::string, ModelEntry> models_;
+  std::thread poll_thread_;
+  std::mutex poll_mutex_;
+  std::condition_variable poll_cv_;
+  bool stopping_ = false;
 };
 
 // Version folders under a model folder (positive integer names), ascending.

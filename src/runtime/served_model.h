@@ -1,0 +1,107 @@
+// One model version being served: the loaded pipeline, its instances, and the dynamic
+// batchers in front of them (images and texts batch separately). Requests from any
+// thread call Embed*/Classify; preprocessing runs on the caller's thread, so it overlaps
+// with inference of other requests, and the forward passes run on the batchers' instance
+// threads. Statistics are kept as Triton's statistics extension reports them.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "io/model_config.h"
+#include "models/clip/clip_pipeline.h"
+#include "runtime/dynamic_batcher.h"
+
+namespace mms::runtime {
+
+// Settings that apply to every model unless its config.pbtxt says otherwise.
+struct ServingDefaults {
+  models::ClipOptions clip;      // image pipeline, decode limits, compute threads per instance
+  int max_batch_size = 32;       // used when config.pbtxt gives none (or there is none)
+  std::chrono::microseconds max_queue_delay{2000};
+  bool dynamic_batching = true;  // without config.pbtxt; a config.pbtxt decides for itself
+};
+
+struct DurationStat {
+  uint64_t count = 0;
+  uint64_t ns = 0;
+};
+
+struct BatchSizeStat {
+  int batch_size = 0;
+  DurationStat compute_infer;
+};
+
+// Triton's per-version statistics.
+struct ModelStats {
+  uint64_t last_inference_ms = 0;  // milliseconds since the epoch
+  uint64_t inference_count = 0;    // items inferred (a batch of 8 counts 8)
+  uint64_t execution_count = 0;    // batches executed
+  DurationStat success, fail, queue, compute_input, compute_infer, compute_output;
+  std::vector<BatchSizeStat> batch_stats;
+  size_t queue_length = 0;
+};
+
+class ServedModel {
+ public:
+  // Loads the checkpoint in `dir` and starts the batchers. Throws on any load error.
+  static std::shared_ptr<ServedModel> Load(const std::string& name, int64_t version, const std::string& dir,
+                                           const io::ModelConfig& config, const ServingDefaults& defaults);
+  ~ServedModel();
+
+  const std::string& name() const { return name_; }
+  int64_t version() const { return version_; }
+  const std::string& dir() const { return dir_; }
+  const io::ModelConfig& config() const { return config_; }
+  const models::ClipPipeline& pipeline() const { return *pipeline_; }
+  int64_t embed_dim() const { return pipeline_->model().embed_dim(); }
+  float logit_scale() const { return pipeline_->model().logit_scale(); }
+
+  // Each image / text is one batcher item. Errors: the input's (kUnsupportedMedia,
+  // kTooLarge, kInvalidArgument), or kUnavailable when the queue is full, kTimeout when
+  // the request waited longer than its timeout (default: the config's).
+  models::Embeddings EmbedImages(const std::vector<std::string_view>& encoded_images,
+                                 std::optional<std::chrono::microseconds> timeout = {});
+  models::Embeddings EmbedTexts(const std::vector<std::string>& texts,
+                                std::optional<std::chrono::microseconds> timeout = {});
+  // Zero-shot scores, sorted highest first.
+  std::vector<models::LabelScore> Classify(std::string_view encoded_image, const std::vector<std::string>& texts);
+  // Both halves and the scores of one request (KServe's IMAGE + TEXT): logits[i][t] and
+  // probs[i][t] for image i and text t.
+  struct JointResult {
+    models::Embeddings images, texts;
+    std::vector<std::vector<float>> logits, probs;
+  };
+  JointResult EmbedBoth(const std::vector<std::string_view>& encoded_images, const std::vector<std::string>& texts,
+                        std::optional<std::chrono::microseconds> timeout = {});
+
+  ModelStats Stats() const;
+  // Stops accepting work and finishes what is queued, up to `deadline`.
+  void Shutdown(std::chrono::milliseconds deadline);
+
+ private:
+  ServedModel() = default;
+  using Embedding = std::vector<float>;
+  void RecordRequest(bool ok, std::chrono::steady_clock::time_point start, uint64_t input_ns, uint64_t output_ns);
+
+  std::string name_, dir_;
+  int64_t version_ = 0;
+  io::ModelConfig config_;
+  std::unique_ptr<models::ClipPipeline> pipeline_;
+  std::vector<std::unique_ptr<Workspace>> workspaces_;  // one per instance
+  int threads_per_instance_ = 0;
+  std::unique_ptr<DynamicBatcher<std::vector<float>, Embedding>> image_batcher_;
+  std::unique_ptr<DynamicBatcher<std::vector<int32_t>, Embedding>> text_batcher_;
+
+  mutable std::mutex stats_mutex_;
+  DurationStat success_, fail_, compute_input_, compute_output_;
+  std::atomic<uint64_t> last_inference_ms_{0};
+};
+
+}  // namespace mms::runtime
