@@ -83,7 +83,12 @@ std::shared_ptr<ServedModel> ServedModel::Load(const std::string& name, int64_t 
   m->threads_per_instance_ = clip.threads;
 
   const BatcherConfig batcher = BatcherConfigFrom(m->config_, defaults);
-  for (int i = 0; i < batcher.instance_count; ++i) m->workspaces_.push_back(std::make_unique<Workspace>());
+  // The image and text batchers run their batches concurrently, so each instance of each
+  // tower owns its workspace: sharing one would let a text pass overwrite an image pass.
+  for (int i = 0; i < batcher.instance_count; ++i) {
+    m->image_workspaces_.push_back(std::make_unique<Workspace>());
+    m->text_workspaces_.push_back(std::make_unique<Workspace>());
+  }
   const std::string batcher_name = name + ":" + std::to_string(version);
   ServedModel* self = m.get();  // the batchers are owned by the model and stopped before it goes
 
@@ -95,7 +100,7 @@ std::shared_ptr<ServedModel> ServedModel::Load(const std::string& name, int64_t 
         std::vector<float> pixels(n * floats);
         for (int64_t i = 0; i < n; ++i) std::memcpy(pixels.data() + i * floats, batch[i].data(), floats * sizeof(float));
         std::vector<float> out(n * dim);
-        self->pipeline_->model().EncodeImages(pixels.data(), n, out.data(), *self->workspaces_[instance]);
+        self->pipeline_->model().EncodeImages(pixels.data(), n, out.data(), *self->image_workspaces_[instance]);
         std::vector<Embedding> results(n);
         for (int64_t i = 0; i < n; ++i) results[i].assign(out.begin() + i * dim, out.begin() + (i + 1) * dim);
         return results;
@@ -105,7 +110,7 @@ std::shared_ptr<ServedModel> ServedModel::Load(const std::string& name, int64_t 
         if (self->threads_per_instance_ > 0) omp_set_num_threads(self->threads_per_instance_);
         const int64_t n = static_cast<int64_t>(batch.size()), dim = self->embed_dim();
         std::vector<float> out(n * dim);
-        self->pipeline_->model().EncodeTexts(batch, out.data(), *self->workspaces_[instance]);
+        self->pipeline_->model().EncodeTexts(batch, out.data(), *self->text_workspaces_[instance]);
         std::vector<Embedding> results(n);
         for (int64_t i = 0; i < n; ++i) results[i].assign(out.begin() + i * dim, out.begin() + (i + 1) * dim);
         return results;

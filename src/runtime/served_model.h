@@ -94,7 +94,8 @@ class ServedModel {
   int64_t version_ = 0;
   io::ModelConfig config_;
   std::unique_ptr<models::ClipPipeline> pipeline_;
-  std::vector<std::unique_ptr<Workspace>> workspaces_;  // one per instance
+  std::vector<std::unique_ptr<Workspace>> image_workspaces_;  // one per instance
+  std::vector<std::unique_ptr<Workspace>> text_workspaces_;   // one per instance
   int threads_per_instance_ = 0;
   std::unique_ptr<DynamicBatcher<std::vector<float>, Embedding>> image_batcher_;
   std::unique_ptr<DynamicBatcher<std::vector<int32_t>, Embedding>> text_batcher_;
