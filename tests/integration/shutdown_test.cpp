@@ -16,10 +16,10 @@ namespace {
 
 TEST(ShutdownTest, SigtermFinishesAcceptedRequests) {
   // A long batching delay keeps requests waiting in the queue when the signal arrives.
-  ServerProcess server({"--threads", "1", "--max-queue-delay-us", "400000", "--max-batch-size", "64"});
+  ServerProcess server({"--threads", "1", "--max-queue-delay-us", "2000000", "--max-batch-size", "64"});
   const std::string image = ReadFileBytes(SourcePath("tests/data/clip-reference/images/coffee.png"));
   constexpr int kClients = 12;
-  std::atomic<int> ok{0}, answered{0};
+  std::atomic<int> ok{0}, answered{0}, sending{0};
   std::vector<std::thread> clients;
   for (int i = 0; i < kClients; ++i) {
     clients.emplace_back([&, i] {
@@ -27,14 +27,20 @@ TEST(ShutdownTest, SigtermFinishesAcceptedRequests) {
       c.set_read_timeout(60, 0);
       httplib::MultipartFormDataItems items = {{"image", image, "a.png", "image/png"},
                                                {"texts", R"(["a cup of coffee", "text )" + std::to_string(i) + R"("])", "", ""}};
+      ++sending;
       auto res = c.Post("/predict", items);
       if (res) {
         ++answered;
         if (res->status == 200) ++ok;
+      } else {
+        ADD_FAILURE() << "client " << i << " got no answer: " << httplib::to_string(res.error());
       }
     });
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(150));  // all connected and queued
+  // Every client is about to send; give them time to connect and be queued (the 2 s
+  // batching delay keeps them there), even on a loaded machine.
+  while (sending < kClients) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
   EXPECT_EQ(server.SignalAndWait(SIGTERM), 0);
   for (auto& t : clients) t.join();
   EXPECT_EQ(answered, kClients);
