@@ -2,6 +2,8 @@
 
 #include <httplib.h>
 
+#include "api/kserve_routes.h"
+#include "api/openai_routes.h"
 #include "api/predict_routes.h"
 #include "api/request_handler.h"
 
@@ -18,6 +20,8 @@ HttpServer::HttpServer(ServerOptions options, runtime::ModelRepository& reposito
   server_->set_read_timeout(30, 0);
   server_->set_write_timeout(30, 0);
   RegisterPredictRoutes(*server_, context_);
+  RegisterKServeRoutes(*server_, context_);
+  RegisterOpenAIRoutes(*server_, context_);
 
   // Errors httplib raises itself (unknown path, body over the limit, malformed request)
   // get a JSON body and a log line like every other response.

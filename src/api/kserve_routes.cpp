@@ -1,0 +1,213 @@
+#include "api/kserve_routes.h"
+
+#include <httplib.h>
+
+#include <algorithm>
+
+#include "api/kserve_codec.h"
+#include "api/kserve_metadata.h"
+#include "api/request_handler.h"
+
+namespace mms::api {
+
+namespace {
+
+using nlohmann::json;
+using namespace kserve;
+
+// /v2/models/{model} with an optional /versions/{version}: matches[1] and matches[2].
+const std::string kModelPath = R"(/v2/models/([^/]+)(?:/versions/([^/]+))?)";
+
+struct ModelRef {
+  std::string name;
+  int64_t version = 0;  // 0: none in the path (the highest ready version)
+};
+
+ModelRef RefFrom(const httplib::Request& req) {
+  ModelRef ref{req.matches[1].str()};
+  if (req.matches.size() > 2 && req.matches[2].matched) ref.version = ParseVersion(req.matches[2].str());
+  return ref;
+}
+
+void SetJson(httplib::Response& res, const json& body) {
+  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+}
+
+// The request body as a JSON object; an empty body counts as {} (Triton's repository
+// requests may have none).
+json OptionalJsonBody(const httplib::Request& req) {
+  if (req.body.empty()) return json::object();
+  json body;
+  try {
+    body = json::parse(req.body);
+  } catch (const json::parse_error& e) {
+    ThrowInvalidArgument("the request is not valid JSON (error at byte " + std::to_string(e.byte) + ")");
+  }
+  if (!body.is_object()) ThrowInvalidArgument("the request must be a JSON object");
+  return body;
+}
+
+std::vector<int64_t> ReadyVersions(const runtime::ModelRepository& repository, const std::string& model) {
+  std::vector<int64_t> versions;
+  for (const auto& s : repository.Index()) {
+    if (s.name == model && s.state == runtime::ModelState::kReady) versions.push_back(s.version);
+  }
+  std::sort(versions.begin(), versions.end());
+  return versions;
+}
+
+// Throws kNotFound unless the repository knows the model (and the version, when given).
+void RequireKnown(const runtime::ModelRepository& repository, const ModelRef& ref) {
+  bool model_known = false;
+  for (const auto& s : repository.Index()) {
+    if (s.name != ref.name) continue;
+    model_known = true;
+    if (ref.version == 0 || s.version == ref.version) return;
+  }
+  if (!model_known) throw Error(ErrorCode::kNotFound, "unknown model '" + ref.name + "'");
+  throw Error(ErrorCode::kNotFound, "model '" + ref.name + "' has no version " + std::to_string(ref.version));
+}
+
+void HandleModelReady(const httplib::Request& req, httplib::Response&, RouteContext& ctx) {
+  const ModelRef ref = RefFrom(req);
+  if (ctx.repository.IsReady(ref.name, ref.version)) return;  // 200, empty body as in Triton
+  RequireKnown(ctx.repository, ref);
+  throw Error(ErrorCode::kUnavailable, "model '" + ref.name + "' is not ready");
+}
+
+void HandleModelMetadata(const httplib::Request& req, httplib::Response& res, RouteContext& ctx) {
+  const ModelRef ref = RefFrom(req);
+  const auto served = ctx.repository.Find(ref.name, ref.version);
+  const auto versions = ref.version ? std::vector<int64_t>{ref.version} : ReadyVersions(ctx.repository, ref.name);
+  SetJson(res, ModelMetadata(ref.name, versions, PlatformOf(served->config()), served->embed_dim()));
+}
+
+void HandleModelConfig(const httplib::Request& req, httplib::Response& res, RouteContext& ctx) {
+  const ModelRef ref = RefFrom(req);
+  SetJson(res, ModelConfigJson(ctx.repository.Find(ref.name, ref.version)->config(), ref.name));
+}
+
+// Statistics of the ready versions of one model (all of them without a version in the
+// path), or of every model when `ref` is empty.
+void HandleStats(const ModelRef* ref, httplib::Response& res, RouteContext& ctx) {
+  json entries = json::array();
+  if (ref && ref->version) {
+    const auto served = ctx.repository.Find(ref->name, ref->version);
+    entries.push_back(ModelStatsJson(ref->name, ref->version, served->Stats()));
+  } else {
+    if (ref) RequireKnown(ctx.repository, *ref);
+    for (const auto& s : ctx.repository.Index()) {
+      if ((ref && s.name != ref->name) || s.state != runtime::ModelState::kReady) continue;
+      try {
+        entries.push_back(ModelStatsJson(s.name, s.version, ctx.repository.Find(s.name, s.version)->Stats()));
+      } catch (const Error&) {
+        // unloaded between Index() and Find(): it has no statistics any more
+      }
+    }
+  }
+  SetJson(res, {{"model_stats", std::move(entries)}});
+}
+
+// Runs the model on the request's inputs, computing only what the requested outputs need.
+std::map<std::string, Matrix> Infer(runtime::ServedModel& model, const InferRequest& request) {
+  const bool need_scores = request.Wants(kLogitsPerImageOutput) || request.Wants(kProbsOutput);
+  const bool need_images = need_scores || request.Wants(kImageEmbedsOutput);
+  const bool need_texts = need_scores || request.Wants(kTextEmbedsOutput);
+  std::vector<std::string_view> images;
+  if (need_images) images.assign(request.images->begin(), request.images->end());
+  auto to_matrix = [](models::Embeddings& e) { return Matrix{e.count, e.dim, std::move(e.values)}; };
+
+  std::map<std::string, Matrix> results;
+  if (need_images && need_texts) {
+    auto joint = model.EmbedBoth(images, *request.texts, request.timeout);
+    const auto n_texts = static_cast<int64_t>(request.texts->size());
+    results[kLogitsPerImageOutput] = MatrixFromRows(joint.logits, n_texts);
+    results[kProbsOutput] = MatrixFromRows(joint.probs, n_texts);
+    results[kImageEmbedsOutput] = to_matrix(joint.images);
+    results[kTextEmbedsOutput] = to_matrix(joint.texts);
+  } else if (need_images) {
+    auto e = model.EmbedImages(images, request.timeout);
+    results[kImageEmbedsOutput] = to_matrix(e);
+  } else if (need_texts) {
+    auto e = model.EmbedTexts(*request.texts, request.timeout);
+    results[kTextEmbedsOutput] = to_matrix(e);
+  }
+  return results;
+}
+
+void HandleInfer(const httplib::Request& req, httplib::Response& res, RouteContext& ctx) {
+  const ModelRef ref = RefFrom(req);
+  const auto model = ctx.repository.Find(ref.name, ref.version);  // unknown model: 404 before any parsing
+  std::optional<std::string> header_length;
+  if (req.has_header(kHeaderLengthHeader)) header_length = req.get_header_value(kHeaderLengthHeader);
+  const InferRequest request = ParseInferRequest(req.body, header_length, ctx.limits);
+  InferResponseBody out = EncodeInferResponse(request, model->name(), model->version(), Infer(*model, request));
+  if (out.has_binary) res.set_header(kHeaderLengthHeader, std::to_string(out.json_length));
+  res.body = std::move(out.body);  // moved, not copied as set_content would: outputs can be large
+  res.set_header("Content-Type", out.has_binary ? "application/octet-stream" : "application/json");
+}
+
+void HandleRepositoryIndex(const httplib::Request& req, httplib::Response& res, RouteContext& ctx) {
+  const json body = OptionalJsonBody(req);
+  bool ready_only = false;
+  if (const auto ready = body.find("ready"); ready != body.end()) {
+    if (!ready->is_boolean()) ThrowInvalidArgument("\"ready\" must be true or false");
+    ready_only = ready->get<bool>();
+  }
+  SetJson(res, RepositoryIndexJson(ctx.repository.Index(), ready_only));
+}
+
+void HandleLoad(const httplib::Request& req, httplib::Response&, RouteContext& ctx) {
+  const json body = OptionalJsonBody(req);
+  if (const auto params = body.find("parameters"); params != body.end() && params->is_object()) {
+    for (const auto& [key, value] : params->items()) {
+      // Triton lets a load request carry a config or model files; mmserve reads them from disk only.
+      if (key == "config" || key.rfind("file:", 0) == 0) {
+        ThrowInvalidArgument("load parameter \"" + key + "\" is not supported; put the files in the repository");
+      }
+    }
+  }
+  ctx.repository.Load(req.matches[1].str());  // 200 with an empty body, as Triton answers
+}
+
+void HandleUnload(const httplib::Request& req, httplib::Response&, RouteContext& ctx) {
+  OptionalJsonBody(req);  // validated; unload_dependents has no meaning without ensembles
+  ctx.repository.Unload(req.matches[1].str());
+}
+
+}  // namespace
+
+void RegisterKServeRoutes(httplib::Server& server, RouteContext& ctx) {
+  // Each handler gets the request id, log line and {"error":...} bodies from WrapRoute.
+  using Handler = void (*)(const httplib::Request&, httplib::Response&, RouteContext&);
+  auto wrap = [&ctx](const std::string& route, Handler handler) {
+    return WrapRoute(route, [handler, &ctx](const httplib::Request& req, httplib::Response& res, RequestInfo&) {
+      handler(req, res, ctx);
+    }, ErrorBody, ctx.logger);
+  };
+
+  server.Get("/v2", wrap("/v2", [](const httplib::Request&, httplib::Response& res, RouteContext&) {
+    SetJson(res, ServerMetadata());
+  }));
+  server.Get("/v2/health/live", wrap("/v2/health/live", [](const httplib::Request&, httplib::Response&, RouteContext&) {}));
+  server.Get("/v2/health/ready", wrap("/v2/health/ready", [](const httplib::Request&, httplib::Response&, RouteContext& c) {
+    if (!c.repository.AllReady()) throw Error(ErrorCode::kUnavailable, "not every model is ready");
+  }));
+  // Before the model routes, whose pattern would take "stats" for a model name.
+  server.Get("/v2/models/stats", wrap("/v2/models/stats", [](const httplib::Request&, httplib::Response& res, RouteContext& c) {
+    HandleStats(nullptr, res, c);
+  }));
+  server.Get(kModelPath, wrap("/v2/models/{model}", HandleModelMetadata));
+  server.Get(kModelPath + "/ready", wrap("/v2/models/{model}/ready", HandleModelReady));
+  server.Get(kModelPath + "/config", wrap("/v2/models/{model}/config", HandleModelConfig));
+  server.Get(kModelPath + "/stats", wrap("/v2/models/{model}/stats", [](const httplib::Request& req, httplib::Response& res, RouteContext& c) {
+    const ModelRef ref = RefFrom(req);
+    HandleStats(&ref, res, c);
+  }));
+  server.Post(kModelPath + "/infer", wrap("/v2/models/{model}/infer", HandleInfer));
+  server.Post("/v2/repository/index", wrap("/v2/repository/index", HandleRepositoryIndex));
+  server.Post(R"(/v2/repository/models/([^/]+)/load)", wrap("/v2/repository/models/{model}/load", HandleLoad));
+  server.Post(R"(/v2/repository/models/([^/]+)/unload)", wrap("/v2/repository/models/{model}/unload", HandleUnload));
+}
+
+}  // namespace mms::api

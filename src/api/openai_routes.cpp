@@ -1,0 +1,95 @@
+#include "api/openai_routes.h"
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <string_view>
+#include <vector>
+
+#include "api/openai_codec.h"
+#include "api/request_handler.h"
+
+namespace mms::api {
+
+namespace {
+
+// Models with at least one ready version, each named once, in the repository's order.
+// The load time is not recorded anywhere, so "created" is 0.
+std::vector<openai::ModelInfo> ReadyModels(const runtime::ModelRepository& repository) {
+  std::vector<openai::ModelInfo> models;
+  for (const auto& status : repository.Index()) {
+    if (status.state != runtime::ModelState::kReady) continue;
+    const bool seen = std::any_of(models.begin(), models.end(), [&](const auto& m) { return m.id == status.name; });
+    if (!seen) models.push_back({status.name, 0});
+  }
+  return models;
+}
+
+void HandleGetModel(const std::string& id, httplib::Response& res, RouteContext& ctx) {
+  for (const auto& model : ReadyModels(ctx.repository)) {
+    if (model.id == id) {
+      res.set_content(openai::ModelJson(model), "application/json");
+      return;
+    }
+  }
+  throw Error(ErrorCode::kNotFound, "model \"" + id + "\" does not exist or has no ready version");
+}
+
+// Images and texts go to the model in one call each (so that each batches as a whole)
+// and come back to their places in the request. Embeddings are L2-normalized, as
+// OpenAI's are: clients compare them with a dot product.
+void HandleEmbeddings(const httplib::Request& req, httplib::Response& res, RouteContext& ctx) {
+  openai::EmbeddingsRequest request = openai::ParseEmbeddingsRequest(req.body, ctx.limits);
+  const auto served = ctx.repository.Find(request.model);  // 404 unknown, 503 not ready
+  if (request.dimensions && *request.dimensions != served->embed_dim()) {
+    ThrowInvalidArgument("\"dimensions\" is " + std::to_string(*request.dimensions) + " but model \"" +
+                         request.model + "\" makes " + std::to_string(served->embed_dim()) +
+                         "-dimensional embeddings; it cannot shorten them (leave \"dimensions\" out)");
+  }
+
+  std::vector<std::string_view> images;
+  std::vector<std::string> texts;
+  std::vector<size_t> image_slots, text_slots;
+  int64_t prompt_tokens = 0;  // CLIP tokens of the texts (with start and end tokens); images count 0
+  for (size_t i = 0; i < request.inputs.size(); ++i) {
+    auto& input = request.inputs[i];
+    if (input.kind == openai::EmbeddingInput::Kind::kImage) {
+      images.push_back(input.image);
+      image_slots.push_back(i);
+    } else {
+      prompt_tokens += static_cast<int64_t>(served->pipeline().Tokenize(input.text).size());
+      texts.push_back(std::move(input.text));
+      text_slots.push_back(i);
+    }
+  }
+
+  std::vector<std::vector<float>> rows(request.inputs.size());
+  const auto place = [&rows](const models::Embeddings& e, const std::vector<size_t>& slots) {
+    for (size_t k = 0; k < slots.size(); ++k) {
+      rows[slots[k]] = e.RowVector(static_cast<int64_t>(k));
+      openai::NormalizeL2(rows[slots[k]]);
+    }
+  };
+  if (!images.empty()) place(served->EmbedImages(images), image_slots);
+  if (!texts.empty()) place(served->EmbedTexts(texts), text_slots);
+  res.set_content(openai::EmbeddingsResponseJson(request.model, rows, request.encoding_format, prompt_tokens),
+                  "application/json");
+}
+
+}  // namespace
+
+void RegisterOpenAIRoutes(httplib::Server& server, RouteContext& ctx) {
+  server.Get("/v1/models", WrapRoute("/v1/models", [&ctx](const httplib::Request&, httplib::Response& res, RequestInfo&) {
+    res.set_content(openai::ModelListJson(ReadyModels(ctx.repository)), "application/json");
+  }, openai::ErrorBody, ctx.logger));
+  server.Get(R"(/v1/models/([^/]+))", WrapRoute("/v1/models/{id}", [&ctx](const httplib::Request& req,
+                                                                          httplib::Response& res, RequestInfo&) {
+    HandleGetModel(req.matches[1].str(), res, ctx);
+  }, openai::ErrorBody, ctx.logger));
+  server.Post("/v1/embeddings", WrapRoute("/v1/embeddings", [&ctx](const httplib::Request& req,
+                                                                   httplib::Response& res, RequestInfo&) {
+    HandleEmbeddings(req, res, ctx);
+  }, openai::ErrorBody, ctx.logger));
+}
+
+}  // namespace mms::api
