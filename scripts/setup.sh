@@ -16,10 +16,15 @@ PACKAGES=(
   # tests
   libgtest-dev libgmock-dev
 )
-# Peers for the benchmarks only (bench/): PyTorch and numpy from Debian.
+# Peers for the benchmarks only (bench/): PyTorch and numpy from Debian, with OpenBLAS
+# so that PyTorch's fp32 matrix products do not fall back to the reference BLAS.
 if [ "${MMSERVE_WITH_BENCH:-0}" = 1 ]; then
-  PACKAGES+=(python3-torch python3-numpy nodejs npm)
+  PACKAGES+=(python3-torch python3-numpy libopenblas0-openmp)
 fi
+# Node.js and npm run the tests of the OpenAI client. A machine may already have a Node.js
+# from elsewhere that bundles npm and conflicts with Debian's npm package: use it then.
+if ! command -v node >/dev/null 2>&1; then PACKAGES+=(nodejs); fi
+if ! command -v npm >/dev/null 2>&1; then PACKAGES+=(npm); fi
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
