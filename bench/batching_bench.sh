@@ -29,11 +29,15 @@ run_case() {  # $1 = on|off
   "$BUILD/mmserve" serve --model-repository $REPO --host 127.0.0.1 --port $PORT --threads $THREADS \
     --dynamic-batching "$1" --max-batch-size 32 --max-queue-delay-us 5000 --log-level warning 2>$OUT/batching-server-$1.log &
   SERVER_PID=$!
-  for _ in $(seq 600); do curl -sf localhost:$PORT/v2/health/ready >/dev/null 2>&1 && break; sleep 0.1; done
+  local ready=0
+  for _ in $(seq 600); do curl -sf localhost:$PORT/v2/health/ready >/dev/null 2>&1 && { ready=1; break; }; sleep 0.1; done
+  if [ $ready = 0 ]; then echo "server (batching $1) not ready after 60 s:" >&2; tail -5 $OUT/batching-server-$1.log >&2; exit 1; fi
   # Warm-up outside the measurement (first-touch of buffers, kernel generation).
-  "$BUILD/mmserve-loadgen" --port $PORT --clients 4 --requests 8 --image $IMAGE --texts "$TEXTS" >/dev/null
+  "$BUILD/mmserve-loadgen" --port $PORT --clients 4 --requests 8 --image $IMAGE --texts "$TEXTS" >/dev/null ||
+    { echo "warm-up requests failed (batching $1); server log:" >&2; tail -5 $OUT/batching-server-$1.log >&2; exit 1; }
   local report
-  report=$("$BUILD/mmserve-loadgen" --port $PORT --clients $CLIENTS --requests $REQUESTS --image $IMAGE --texts "$TEXTS")
+  # A failed request makes loadgen exit non-zero; the report still says how many, so keep it.
+  report=$("$BUILD/mmserve-loadgen" --port $PORT --clients $CLIENTS --requests $REQUESTS --image $IMAGE --texts "$TEXTS") || true
   echo "batching $1: $report"
   echo "$report" > $OUT/batching-$1.json
   curl -s localhost:$PORT/v2/models/clip/stats > $OUT/batching-stats-$1.json || true
