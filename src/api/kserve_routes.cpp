@@ -68,11 +68,20 @@ void RequireKnown(const runtime::ModelRepository& repository, const ModelRef& re
   throw Error(ErrorCode::kNotFound, "model '" + ref.name + "' has no version " + std::to_string(ref.version));
 }
 
+// KServe's health answers: "a 200 status code indicates true and a 4xx status code
+// indicates false". Triton answers 400 for "not ready", and so do we: a 503 would tell a
+// client the server failed rather than that the answer is no.
 void HandleModelReady(const httplib::Request& req, httplib::Response&, RouteContext& ctx) {
   const ModelRef ref = RefFrom(req);
   if (ctx.repository.IsReady(ref.name, ref.version)) return;  // 200, empty body as in Triton
-  RequireKnown(ctx.repository, ref);
-  throw Error(ErrorCode::kUnavailable, "model '" + ref.name + "' is not ready");
+  RequireKnown(ctx.repository, ref);                           // 404 for an unknown model or version
+  ThrowInvalidArgument("model '" + ref.name + "'" + (ref.version ? " version " + std::to_string(ref.version) : "") +
+                       " is not ready");
+}
+
+// Server readiness: 400 with an empty body when some model has no ready version, as Triton.
+void HandleServerReady(const httplib::Request&, httplib::Response& res, RouteContext& ctx) {
+  if (!ctx.repository.AllReady()) res.status = 400;
 }
 
 void HandleModelMetadata(const httplib::Request& req, httplib::Response& res, RouteContext& ctx) {
@@ -190,9 +199,7 @@ void RegisterKServeRoutes(httplib::Server& server, RouteContext& ctx) {
     SetJson(res, ServerMetadata());
   }));
   server.Get("/v2/health/live", wrap("/v2/health/live", [](const httplib::Request&, httplib::Response&, RouteContext&) {}));
-  server.Get("/v2/health/ready", wrap("/v2/health/ready", [](const httplib::Request&, httplib::Response&, RouteContext& c) {
-    if (!c.repository.AllReady()) throw Error(ErrorCode::kUnavailable, "not every model is ready");
-  }));
+  server.Get("/v2/health/ready", wrap("/v2/health/ready", HandleServerReady));
   // Before the model routes, whose pattern would take "stats" for a model name.
   server.Get("/v2/models/stats", wrap("/v2/models/stats", [](const httplib::Request&, httplib::Response& res, RouteContext& c) {
     HandleStats(nullptr, res, c);
