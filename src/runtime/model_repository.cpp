@@ -226,6 +226,7 @@ void ModelRepository::Sync(const std::string& name, bool force_reload) {
       next[v] = e;
     }
   }
+  KeepServingWhatFailedToReplace(name, model_dir, current, next);
   for (const auto& [v, old] : current) {
     if (old.model && (next.find(v) == next.end() || next[v].model != old.model)) {
       logger_.Info("model version unloading", {{"model", name}, {"version", v}});
@@ -239,6 +240,37 @@ void ModelRepository::Sync(const std::string& name, bool force_reload) {
   entry.versions = std::move(next);
 }
 
+// A reload or a new version that fails must not take down what was serving: a version
+// whose reload failed keeps its loaded model (its status says the reload failed), and
+// when no wanted version could be loaded, the versions that were serving stay (the new
+// ones are listed as unavailable beside them). Versions whose folder is gone still go.
+void ModelRepository::KeepServingWhatFailedToReplace(const std::string& name, const std::string& model_dir,
+                                                     const std::map<int64_t, VersionEntry>& current,
+                                                     std::map<int64_t, VersionEntry>& next) {
+  const auto still_on_disk = [&](int64_t v) { return fs::is_directory(model_dir + "/" + std::to_string(v)); };
+  for (auto& [v, entry] : next) {
+    auto old = current.find(v);
+    if (entry.model || old == current.end() || !old->second.model || !still_on_disk(v)) continue;
+    logger_.Warning("reload failed; the loaded version keeps serving",
+                    {{"model", name}, {"version", v}, {"reason", entry.status.reason}});
+    const std::string reason = "reload failed, serving the previous load: " + entry.status.reason;
+    entry = old->second;
+    entry.status.reason = reason;
+  }
+  const bool any_ready = std::any_of(next.begin(), next.end(), [](const auto& e) { return e.second.model != nullptr; });
+  if (any_ready) return;
+  std::string failures;
+  for (const auto& [v, entry] : next) failures += (failures.empty() ? "" : "; ") + entry.status.reason;
+  for (const auto& [v, old] : current) {
+    if (!old.model || !still_on_disk(v)) continue;
+    logger_.Warning("nothing new could be loaded; the previous version keeps serving",
+                    {{"model", name}, {"version", v}, {"reason", failures}});
+    next.erase(0);  // the "nothing to serve" placeholder (a broken config.pbtxt), if any
+    next[v] = old;
+    next[v].status.reason = "serving the previous load; the change failed: " + failures;
+  }
+}
+
 void ModelRepository::Load(const std::string& name) {
   if (options_.control_mode != ControlMode::kExplicit) {
     ThrowInvalidArgument("explicit model load is only allowed with --model-control-mode explicit");
@@ -247,12 +279,16 @@ void ModelRepository::Load(const std::string& name) {
     throw Error(ErrorCode::kNotFound, "no model folder \"" + name + "\" in the repository " + options_.root);
   }
   Sync(name, true);
+  // Every version the policy wants must have loaded now; one that kept serving a previous
+  // load after a failed reload (see KeepServingWhatFailedToReplace) is a failure too.
   std::string reasons;
+  bool any_ready = false;
   for (const auto& s : Index()) {
     if (s.name != name) continue;
-    if (s.state == ModelState::kReady) return;
-    reasons += (reasons.empty() ? "" : "; ") + s.reason;
+    any_ready |= s.state == ModelState::kReady;
+    if (s.state != ModelState::kReady || !s.reason.empty()) reasons += (reasons.empty() ? "" : "; ") + s.reason;
   }
+  if (reasons.empty() && any_ready) return;
   ThrowInvalidArgument("failed to load \"" + name + "\": " + reasons);
 }
 

@@ -86,6 +86,9 @@ class ModelRepository {
   // Brings one model in line with the disk: loads wanted versions that are missing,
   // unloads versions no longer wanted, reloads all when the config changed.
   void Sync(const std::string& model, bool force_reload);
+  void KeepServingWhatFailedToReplace(const std::string& name, const std::string& model_dir,
+                                      const std::map<int64_t, VersionEntry>& current,
+                                      std::map<int64_t, VersionEntry>& next);
   void PollLoop();
 
   RepositoryOptions options_;

@@ -211,6 +211,54 @@ TEST_F(ModelRepositoryTest, ExplicitLoadAndUnload) {
   }
 }
 
+TEST_F(ModelRepositoryTest, BrokenNewVersionLeavesThePreviousOneServing) {
+  AddVersion("m", 1);
+  auto repo = Make(ControlMode::kPoll);
+  repo->Start();
+  // Version 2 arrives without its weights: the latest policy wants it, it cannot load.
+  fs::create_directories(root_ / "m" / "2");
+  fs::copy_file(fs::path(testing::TinyClipDir()) / "config.json", root_ / "m" / "2" / "config.json");
+  repo->Poll();
+  EXPECT_EQ(repo->Find("m")->version(), 1);
+  EXPECT_TRUE(repo->AllReady());
+  bool v2_listed = false;
+  for (const auto& s : repo->Index()) {
+    if (s.version == 2) {
+      v2_listed = true;
+      EXPECT_EQ(s.state, ModelState::kUnavailable);
+      EXPECT_NE(s.reason.find("model.safetensors"), std::string::npos) << s.reason;
+    }
+    if (s.version == 1) EXPECT_NE(s.reason.find("previous"), std::string::npos) << s.reason;
+  }
+  EXPECT_TRUE(v2_listed);
+  // Once version 2 is complete it takes over and version 1 goes.
+  fs::remove_all(root_ / "m" / "2");
+  AddVersion("m", 2);
+  repo->Poll();
+  EXPECT_EQ(repo->Find("m")->version(), 2);
+  EXPECT_EQ(ReadyVersions(*repo, "m"), std::vector<int64_t>({2}));
+}
+
+TEST_F(ModelRepositoryTest, BrokenConfigEditKeepsTheLoadedModelServing) {
+  AddVersion("m", 1);
+  WriteConfig("m", "max_batch_size: 8\n");
+  auto repo = Make(ControlMode::kPoll);
+  repo->Start();
+  const auto before = repo->Find("m");
+  WriteConfig("m", "max_batch_size: \"eight\"\n");
+  repo->Poll();
+  EXPECT_EQ(repo->Find("m"), before);  // the same loaded model, not a reload
+  const auto index = repo->Index();
+  ASSERT_EQ(index.size(), 1u);
+  EXPECT_EQ(index[0].state, ModelState::kReady);
+  EXPECT_NE(index[0].reason.find("max_batch_size"), std::string::npos) << index[0].reason;
+  // Fixing the file reloads it.
+  WriteConfig("m", "max_batch_size: 4\n");
+  repo->Poll();
+  EXPECT_NE(repo->Find("m"), before);
+  EXPECT_EQ(repo->Index()[0].reason, "");
+}
+
 TEST_F(ModelRepositoryTest, LoadRefusedOutsideExplicitMode) {
   AddVersion("a", 1);
   auto repo = Make(ControlMode::kNone);
