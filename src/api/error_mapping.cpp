@@ -8,6 +8,9 @@ int HttpStatusFor(ErrorCode code) {
     case ErrorCode::kNotFound: return 404;
     case ErrorCode::kTooLarge: return 413;
     case ErrorCode::kUnsupportedMedia: return 415;
+    case ErrorCode::kUnauthenticated: return 401;
+    case ErrorCode::kPermissionDenied: return 403;
+    case ErrorCode::kRateLimited: return 429;
     case ErrorCode::kUnavailable: return 503;
     case ErrorCode::kTimeout: return 504;
     case ErrorCode::kInvalidModel:

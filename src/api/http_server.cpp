@@ -38,7 +38,8 @@ httplib::Server::HandlerResponse DeclareEmptyBody(const httplib::Request& req, h
 HttpServer::HttpServer(ServerOptions options, runtime::ModelRepository& repository, Logger& logger)
     : options_(std::move(options)),
       logger_(logger),
-      context_{repository, options_.limits, logger},
+      access_(options_.access),
+      context_{repository, options_.limits, logger, access_},
       server_(std::make_unique<httplib::Server>()) {
   const int threads = options_.http_threads;
   server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };

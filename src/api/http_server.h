@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "api/access_control.h"
 #include "api/input_limits.h"
 #include "api/route_context.h"
 
@@ -19,6 +20,7 @@ struct ServerOptions {
   int port = 8080;
   int http_threads = 8;  // connections served at once (the compute threads are separate)
   InputLimits limits;
+  AccessOptions access;
 };
 
 class HttpServer {
@@ -34,6 +36,7 @@ class HttpServer {
  private:
   ServerOptions options_;
   Logger& logger_;
+  AccessControl access_;
   RouteContext context_;
   std::unique_ptr<httplib::Server> server_;
 };

@@ -187,23 +187,33 @@ void HandleUnload(const httplib::Request& req, httplib::Response&, RouteContext&
 }  // namespace
 
 void RegisterKServeRoutes(httplib::Server& server, RouteContext& ctx) {
-  // Each handler gets the request id, log line and {"error":...} bodies from WrapRoute.
+  // Each handler gets the request id, log line, access check and {"error":...} bodies from
+  // WrapRoute. Routes whose path names a model (matches[1]) check that the caller may use
+  // it before the handler runs; routes over all models need an unrestricted caller.
   using Handler = void (*)(const httplib::Request&, httplib::Response&, RouteContext&);
-  auto wrap = [&ctx](const std::string& route, Handler handler) {
-    return WrapRoute(route, [handler, &ctx](const httplib::Request& req, httplib::Response& res, RequestInfo&) {
+  enum class Scope { kNamedModel, kAllModels, kNone };
+  auto wrap = [&ctx](const std::string& route, Handler handler, Scope scope = Scope::kNamedModel,
+                     RouteAccess access = RouteAccess::kProtected) {
+    return WrapRoute(route, [handler, scope, &ctx](const httplib::Request& req, httplib::Response& res, RequestInfo& info) {
+      if (scope == Scope::kNamedModel) info.principal.RequireModel(req.matches[1].str());
+      if (scope == Scope::kAllModels && info.principal.models) {
+        throw Error(ErrorCode::kPermissionDenied, "client \"" + info.principal.client +
+                                                      "\" may only use some models; name one in the path");
+      }
       handler(req, res, ctx);
-    }, ErrorBody, ctx.logger);
+    }, ErrorBody, ctx, access);
   };
 
   server.Get("/v2", wrap("/v2", [](const httplib::Request&, httplib::Response& res, RouteContext&) {
     SetJson(res, ServerMetadata());
-  }));
-  server.Get("/v2/health/live", wrap("/v2/health/live", [](const httplib::Request&, httplib::Response&, RouteContext&) {}));
-  server.Get("/v2/health/ready", wrap("/v2/health/ready", HandleServerReady));
+  }, Scope::kNone, RouteAccess::kOpen));
+  server.Get("/v2/health/live", wrap("/v2/health/live", [](const httplib::Request&, httplib::Response&, RouteContext&) {},
+                                     Scope::kNone, RouteAccess::kOpen));
+  server.Get("/v2/health/ready", wrap("/v2/health/ready", HandleServerReady, Scope::kNone, RouteAccess::kOpen));
   // Before the model routes, whose pattern would take "stats" for a model name.
   server.Get("/v2/models/stats", wrap("/v2/models/stats", [](const httplib::Request&, httplib::Response& res, RouteContext& c) {
     HandleStats(nullptr, res, c);
-  }));
+  }, Scope::kAllModels));
   server.Get(kModelPath, wrap("/v2/models/{model}", HandleModelMetadata));
   server.Get(kModelPath + "/ready", wrap("/v2/models/{model}/ready", HandleModelReady));
   server.Get(kModelPath + "/config", wrap("/v2/models/{model}/config", HandleModelConfig));
@@ -212,7 +222,7 @@ void RegisterKServeRoutes(httplib::Server& server, RouteContext& ctx) {
     HandleStats(&ref, res, c);
   }));
   server.Post(kModelPath + "/infer", wrap("/v2/models/{model}/infer", HandleInfer));
-  server.Post("/v2/repository/index", wrap("/v2/repository/index", HandleRepositoryIndex));
+  server.Post("/v2/repository/index", wrap("/v2/repository/index", HandleRepositoryIndex, Scope::kAllModels));
   server.Post(R"(/v2/repository/models/([^/]+)/load)", wrap("/v2/repository/models/{model}/load", HandleLoad));
   server.Post(R"(/v2/repository/models/([^/]+)/unload)", wrap("/v2/repository/models/{model}/unload", HandleUnload));
 }

@@ -15,18 +15,21 @@ namespace {
 
 // Models with at least one ready version, each named once, in the repository's order.
 // The load time is not recorded anywhere, so "created" is 0.
-std::vector<openai::ModelInfo> ReadyModels(const runtime::ModelRepository& repository) {
+// Only those the caller may use are listed.
+std::vector<openai::ModelInfo> ReadyModels(const runtime::ModelRepository& repository, const Principal& caller) {
   std::vector<openai::ModelInfo> models;
   for (const auto& status : repository.Index()) {
     if (status.state != runtime::ModelState::kReady) continue;
+    if (caller.models && !caller.models->count(status.name)) continue;
     const bool seen = std::any_of(models.begin(), models.end(), [&](const auto& m) { return m.id == status.name; });
     if (!seen) models.push_back({status.name, 0});
   }
   return models;
 }
 
-void HandleGetModel(const std::string& id, httplib::Response& res, RouteContext& ctx) {
-  for (const auto& model : ReadyModels(ctx.repository)) {
+void HandleGetModel(const std::string& id, httplib::Response& res, RouteContext& ctx, const Principal& caller) {
+  caller.RequireModel(id);
+  for (const auto& model : ReadyModels(ctx.repository, caller)) {
     if (model.id == id) {
       res.set_content(openai::ModelJson(model), "application/json");
       return;
@@ -38,9 +41,9 @@ void HandleGetModel(const std::string& id, httplib::Response& res, RouteContext&
 // Images and texts go to the model in one call each (so that each batches as a whole)
 // and come back to their places in the request. Embeddings are L2-normalized, as
 // OpenAI's are: clients compare them with a dot product.
-void HandleEmbeddings(const httplib::Request& req, httplib::Response& res, RouteContext& ctx) {
+void HandleEmbeddings(const httplib::Request& req, httplib::Response& res, RouteContext& ctx, const Principal& caller) {
   openai::EmbeddingsRequest request = openai::ParseEmbeddingsRequest(req.body, ctx.limits);
-  const auto served = ctx.repository.Find(request.model);  // 404 unknown, 503 not ready
+  const auto served = FindModelFor(ctx, caller, request.model);  // 403 not allowed, 404 unknown, 503 not ready
   if (request.dimensions && *request.dimensions != served->embed_dim()) {
     ThrowInvalidArgument("\"dimensions\" is " + std::to_string(*request.dimensions) + " but model \"" +
                          request.model + "\" makes " + std::to_string(served->embed_dim()) +
@@ -79,17 +82,17 @@ void HandleEmbeddings(const httplib::Request& req, httplib::Response& res, Route
 }  // namespace
 
 void RegisterOpenAIRoutes(httplib::Server& server, RouteContext& ctx) {
-  server.Get("/v1/models", WrapRoute("/v1/models", [&ctx](const httplib::Request&, httplib::Response& res, RequestInfo&) {
-    res.set_content(openai::ModelListJson(ReadyModels(ctx.repository)), "application/json");
-  }, openai::ErrorBody, ctx.logger));
+  server.Get("/v1/models", WrapRoute("/v1/models", [&ctx](const httplib::Request&, httplib::Response& res, RequestInfo& info) {
+    res.set_content(openai::ModelListJson(ReadyModels(ctx.repository, info.principal)), "application/json");
+  }, openai::ErrorBody, ctx));
   server.Get(R"(/v1/models/([^/]+))", WrapRoute("/v1/models/{id}", [&ctx](const httplib::Request& req,
-                                                                          httplib::Response& res, RequestInfo&) {
-    HandleGetModel(req.matches[1].str(), res, ctx);
-  }, openai::ErrorBody, ctx.logger));
+                                                                          httplib::Response& res, RequestInfo& info) {
+    HandleGetModel(req.matches[1].str(), res, ctx, info.principal);
+  }, openai::ErrorBody, ctx));
   server.Post("/v1/embeddings", WrapRoute("/v1/embeddings", [&ctx](const httplib::Request& req,
-                                                                   httplib::Response& res, RequestInfo&) {
-    HandleEmbeddings(req, res, ctx);
-  }, openai::ErrorBody, ctx.logger));
+                                                                   httplib::Response& res, RequestInfo& info) {
+    HandleEmbeddings(req, res, ctx, info.principal);
+  }, openai::ErrorBody, ctx));
 }
 
 }  // namespace mms::api

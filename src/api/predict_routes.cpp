@@ -29,7 +29,7 @@ std::vector<std::string> ParseTexts(const std::string& field) {
   return texts;
 }
 
-void HandlePredict(const httplib::Request& req, httplib::Response& res, RouteContext& ctx) {
+void HandlePredict(const httplib::Request& req, httplib::Response& res, RouteContext& ctx, const RequestInfo& info) {
   if (!req.is_multipart_form_data()) {
     ThrowInvalidArgument("expected a multipart/form-data body with an \"image\" file and a \"texts\" field");
   }
@@ -41,7 +41,7 @@ void HandlePredict(const httplib::Request& req, httplib::Response& res, RouteCon
   CheckImageSize(image.content.size(), ctx.limits);
   if (image.content.empty()) throw Error(ErrorCode::kUnsupportedMedia, "the \"image\" file is empty");
 
-  const auto model = ctx.repository.Find(ctx.repository.DefaultModel());  // held until the response is built
+  const auto model = FindModelFor(ctx, info.principal, ctx.repository.DefaultModel());  // held until the response is built
   const auto scores = model->Classify(image.content, texts);
   res.set_content(PredictResponseJson(scores), "application/json");
 }
@@ -50,8 +50,8 @@ void HandlePredict(const httplib::Request& req, httplib::Response& res, RouteCon
 
 void RegisterPredictRoutes(httplib::Server& server, RouteContext& ctx) {
   server.Post("/predict", WrapRoute("/predict", [&ctx](const httplib::Request& req, httplib::Response& res,
-                                                       RequestInfo&) { HandlePredict(req, res, ctx); },
-                                    SimpleErrorBody, ctx.logger));
+                                                       RequestInfo& info) { HandlePredict(req, res, ctx, info); },
+                                    SimpleErrorBody, ctx));
   server.Get("/health", WrapRoute("/health", [&ctx](const httplib::Request&, httplib::Response& res, RequestInfo&) {
     if (!ctx.repository.AllReady()) {
       res.status = 503;
@@ -59,7 +59,7 @@ void RegisterPredictRoutes(httplib::Server& server, RouteContext& ctx) {
       return;
     }
     res.set_content(R"({"status":"healthy"})", "application/json");
-  }, SimpleErrorBody, ctx.logger));
+  }, SimpleErrorBody, ctx, RouteAccess::kOpen));
 }
 
 }  // namespace mms::api

@@ -37,19 +37,26 @@ std::string RequestIdFrom(const httplib::Request& req) {
 
 }  // namespace
 
-HttplibHandler WrapRoute(std::string route, RouteFunction fn, ErrorBodyFormatter error_body, Logger& logger) {
-  return [route = std::move(route), fn = std::move(fn), error_body = std::move(error_body), &logger](
+HttplibHandler WrapRoute(std::string route, RouteFunction fn, ErrorBodyFormatter error_body, RouteContext& ctx,
+                         RouteAccess access) {
+  return [route = std::move(route), fn = std::move(fn), error_body = std::move(error_body), &ctx, access](
              const httplib::Request& req, httplib::Response& res) {
+    Logger& logger = ctx.logger;
     const auto start = std::chrono::steady_clock::now();
-    RequestInfo info{RequestIdFrom(req)};
+    RequestInfo info;
+    info.request_id = RequestIdFrom(req);
     res.set_header("X-Request-ID", info.request_id);
     std::string error_message;
+    int retry_after_seconds = 0;
     try {
+      info.principal = ctx.access.Admit(req, access, &retry_after_seconds);
       fn(req, res, info);
       if (res.status == -1) res.status = 200;  // httplib fills in 200 only after we return
     } catch (const Error& e) {
       res.status = HttpStatusFor(e.code());
       error_message = e.what();
+      if (e.code() == ErrorCode::kUnauthenticated) res.set_header("WWW-Authenticate", "Bearer realm=\"mmserve\"");
+      if (e.code() == ErrorCode::kRateLimited) res.set_header("Retry-After", std::to_string(retry_after_seconds));
     } catch (const std::bad_alloc&) {
       res.status = 503;
       error_message = "out of memory while serving the request";
@@ -61,6 +68,7 @@ HttplibHandler WrapRoute(std::string route, RouteFunction fn, ErrorBodyFormatter
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     nlohmann::json fields = {{"request_id", info.request_id}, {"method", req.method}, {"route", route},
                              {"path", req.path}, {"status", res.status}, {"duration_ms", ms}};
+    if (info.principal.authenticated) fields["client"] = info.principal.client;
     if (!error_message.empty()) fields["error"] = error_message;
     logger.Log(res.status >= 500 ? LogLevel::kError : LogLevel::kInfo, "request", fields);
   };

@@ -7,6 +7,8 @@
 #include <functional>
 #include <string>
 
+#include "api/auth.h"
+#include "api/route_context.h"
 #include "base/error.h"
 #include "base/logger.h"
 
@@ -22,12 +24,15 @@ using ErrorBodyFormatter = std::function<std::string(int http_status, const std:
 
 struct RequestInfo {
   std::string request_id;
+  Principal principal;  // who is calling (anonymous when authentication is off)
 };
 
 using RouteFunction = std::function<void(const httplib::Request&, httplib::Response&, RequestInfo&)>;
 using HttplibHandler = std::function<void(const httplib::Request&, httplib::Response&)>;
 
-HttplibHandler WrapRoute(std::string route, RouteFunction fn, ErrorBodyFormatter error_body, Logger& logger);
+// `access` decides whether the route needs credentials and counts against rate limits.
+HttplibHandler WrapRoute(std::string route, RouteFunction fn, ErrorBodyFormatter error_body, RouteContext& ctx,
+                         RouteAccess access = RouteAccess::kProtected);
 
 // {"status":"error","message":...}: the error shape of /predict and /health.
 std::string SimpleErrorBody(int http_status, const std::string& message);

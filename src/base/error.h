@@ -13,6 +13,9 @@ enum class ErrorCode {
   kNotFound,          // unknown model, version, file                -> 404
   kTooLarge,          // input over a configured limit               -> 413
   kUnsupportedMedia,  // an image/audio format we cannot decode      -> 415
+  kUnauthenticated,   // no or bad credentials                       -> 401
+  kPermissionDenied,  // valid credentials, not for this model       -> 403
+  kRateLimited,       // over the client's request rate              -> 429
   kUnavailable,       // not ready, queue full, breaker open         -> 503
   kTimeout,           // waited longer than allowed                  -> 504
   kInvalidModel,      // checkpoint files missing or inconsistent    -> 500 at load

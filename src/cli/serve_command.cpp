@@ -45,6 +45,16 @@ api::ServerOptions ServerOptionsFrom(const Args& args) {
   o.limits.max_text_chars = args.GetInt("max-text-chars", o.limits.max_text_chars);
   o.limits.max_texts = args.GetInt("max-texts", o.limits.max_texts);
   o.limits.max_body_bytes = args.GetInt("max-body-bytes", o.limits.max_body_bytes);
+  o.access.api_keys_file = args.Get("api-keys-file");
+  o.access.jwt_secret_file = args.Get("jwt-secret-file");
+  o.access.jwt_issuer = args.Get("jwt-issuer");
+  o.access.jwt_audience = args.Get("jwt-audience");
+  o.access.rate_limit = args.GetDouble("rate-limit", 0);
+  o.access.rate_burst = args.GetDouble("rate-burst", 0);
+  o.access.protect_health = args.Has("protect-health");
+  if ((!o.access.jwt_issuer.empty() || !o.access.jwt_audience.empty()) && o.access.jwt_secret_file.empty()) {
+    ThrowInvalidArgument("--jwt-issuer and --jwt-audience need --jwt-secret-file");
+  }
   if (o.port < 0 || o.port > 65535) ThrowInvalidArgument("--port must be 0..65535");
   if (o.http_threads < 1) ThrowInvalidArgument("--http-threads must be at least 1");
   return o;
@@ -57,7 +67,9 @@ int ServeCommand(int argc, char** argv) {
                   {"model-repository", "host", "port", "threads", "http-threads", "image-pipeline", "default-model",
                    "log-level", "log-format", "max-image-bytes", "max-text-chars", "max-texts", "max-body-bytes",
                    "model-control-mode", "repository-poll-secs", "load-model", "exit-timeout-secs", "max-batch-size",
-                   "max-queue-delay-us", "dynamic-batching"});
+                   "max-queue-delay-us", "dynamic-batching", "api-keys-file", "jwt-secret-file", "jwt-issuer",
+                   "jwt-audience", "rate-limit", "rate-burst"},
+                  {"protect-health"});
   Logger logger(ParseLogLevel(args.Get("log-level", "info")), ParseLogFormat(args.Get("log-format", "json")));
   const api::ServerOptions server_options = ServerOptionsFrom(args);
   const runtime::RepositoryOptions repo_options = RepositoryOptionsFrom(args, server_options.limits);
