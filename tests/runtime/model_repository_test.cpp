@@ -228,7 +228,9 @@ TEST_F(ModelRepositoryTest, BrokenNewVersionLeavesThePreviousOneServing) {
       EXPECT_EQ(s.state, ModelState::kUnavailable);
       EXPECT_NE(s.reason.find("model.safetensors"), std::string::npos) << s.reason;
     }
-    if (s.version == 1) EXPECT_NE(s.reason.find("previous"), std::string::npos) << s.reason;
+    if (s.version == 1) {
+      EXPECT_NE(s.reason.find("previous"), std::string::npos) << s.reason;
+    }
   }
   EXPECT_TRUE(v2_listed);
   // Once version 2 is complete it takes over and version 1 goes.
