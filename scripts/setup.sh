@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  build-essential cmake ninja-build ccache pkg-config git curl
+  build-essential cmake ninja-build ccache pkg-config git curl openssl
   # matrix products (oneDNN's CMake package needs the OpenCL headers at configure time)
   libdnnl-dev opencl-c-headers opencl-clhpp-headers ocl-icd-opencl-dev
   # HTTP and JSON
@@ -13,16 +13,25 @@ PACKAGES=(
   libturbojpeg0-dev libspng-dev libpng-dev libwebp-dev libgif-dev
   # Unicode for the tokenizer
   libutf8proc-dev
+  # metrics: the client library, and the Prometheus server the metrics test scrapes with
+  prometheus-cpp-dev prometheus
+  # the Redis cache level: the client library, and the server the cache tests run
+  libhiredis-dev redis-server
   # tests
   libgtest-dev libgmock-dev
 )
 # Peers for the benchmarks only (bench/): PyTorch and numpy from Debian, with OpenBLAS
-# so that PyTorch's fp32 matrix products do not fall back to the reference BLAS.
+# so that PyTorch's fp32 matrix products do not fall back to the reference BLAS; onnx to
+# export the towers for ONNX Runtime (whose npm package bench/ort installs on first use,
+# with the Node.js and npm below); FastAPI, uvicorn, multipart forms and PIL for the
+# reference server of bench/serving_bench.sh.
 if [ "${MMSERVE_WITH_BENCH:-0}" = 1 ]; then
-  PACKAGES+=(python3-torch python3-numpy libopenblas0-openmp)
+  PACKAGES+=(python3-torch python3-numpy libopenblas0-openmp python3-onnx
+             python3-fastapi python3-uvicorn python3-multipart python3-pil)
 fi
-# Node.js and npm run the tests of the OpenAI client. A machine may already have a Node.js
-# from elsewhere that bundles npm and conflicts with Debian's npm package: use it then.
+# Node.js and npm run the tests of the OpenAI client and the ONNX Runtime peer. A machine may
+# already have a Node.js from elsewhere that bundles npm and conflicts with Debian's npm
+# package: use it then.
 if ! command -v node >/dev/null 2>&1; then PACKAGES+=(nodejs); fi
 if ! command -v npm >/dev/null 2>&1; then PACKAGES+=(npm); fi
 

@@ -4,6 +4,7 @@
 
 #include "api/kserve_metadata.h"
 #include "api/kserve_routes.h"
+#include "api/metrics_routes.h"
 #include "api/openai_codec.h"
 #include "api/openai_routes.h"
 #include "api/predict_routes.h"
@@ -33,14 +34,30 @@ httplib::Server::HandlerResponse DeclareEmptyBody(const httplib::Request& req, h
   return httplib::Server::HandlerResponse::Unhandled;
 }
 
+// Plain HTTP, or HTTPS when a certificate and key are given (OpenSSL through httplib).
+std::unique_ptr<httplib::Server> MakeServer(const ServerOptions& options) {
+  if (options.tls_cert.empty() != options.tls_key.empty()) {
+    ThrowInvalidArgument("--tls-cert and --tls-key go together");
+  }
+  if (options.tls_cert.empty()) return std::make_unique<httplib::Server>();
+  auto server = std::make_unique<httplib::SSLServer>(options.tls_cert.c_str(), options.tls_key.c_str());
+  if (!server->is_valid()) {
+    ThrowInvalidArgument("cannot serve HTTPS with --tls-cert " + options.tls_cert + " and --tls-key " + options.tls_key +
+                         ": unreadable files, not PEM, or the key does not match the certificate");
+  }
+  return server;
+}
+
 }  // namespace
 
-HttpServer::HttpServer(ServerOptions options, runtime::ModelRepository& repository, Logger& logger)
+HttpServer::HttpServer(ServerOptions options, runtime::ModelRepository& repository, Logger& logger,
+                       runtime::Metrics& metrics)
     : options_(std::move(options)),
       logger_(logger),
+      metrics_(metrics),
       access_(options_.access),
-      context_{repository, options_.limits, logger, access_},
-      server_(std::make_unique<httplib::Server>()) {
+      context_{repository, options_.limits, logger, access_, metrics},
+      server_(MakeServer(options_)) {
   const int threads = options_.http_threads;
   server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server_->set_payload_max_length(options_.limits.max_body_bytes);
@@ -50,6 +67,7 @@ HttpServer::HttpServer(ServerOptions options, runtime::ModelRepository& reposito
   RegisterPredictRoutes(*server_, context_);
   RegisterKServeRoutes(*server_, context_);
   RegisterOpenAIRoutes(*server_, context_);
+  RegisterMetricsRoutes(*server_, context_);
 
   // Errors httplib raises itself (unknown path, body over the limit, malformed request)
   // get a JSON body and a log line like every other response.
@@ -65,6 +83,7 @@ HttpServer::HttpServer(ServerOptions options, runtime::ModelRepository& reposito
       default: message = "request failed with HTTP " + std::to_string(res.status); break;
     }
     res.set_content(ErrorBodyForPath(req.path, res.status, message), "application/json");
+    metrics_.RequestUnrouted(res.status);
     logger_.Info("request", {{"request_id", NewRequestId()}, {"method", req.method}, {"route", "(none)"},
                              {"path", req.path}, {"status", res.status}, {"duration_ms", 0.0}, {"error", message}});
   });
@@ -77,7 +96,8 @@ void HttpServer::Run() {
     throw Error(ErrorCode::kUnavailable,
                 "cannot listen on " + options_.host + ":" + std::to_string(options_.port) + " (address in use?)");
   }
-  logger_.Info("listening", {{"host", options_.host}, {"port", options_.port}});
+  logger_.Info("listening", {{"host", options_.host}, {"port", options_.port},
+                             {"scheme", options_.tls_cert.empty() ? "http" : "https"}});
   server_->listen_after_bind();
 }
 

@@ -21,11 +21,13 @@ struct ServerOptions {
   int http_threads = 8;  // connections served at once (the compute threads are separate)
   InputLimits limits;
   AccessOptions access;
+  std::string tls_cert, tls_key;  // PEM files; both set: serve HTTPS only
 };
 
 class HttpServer {
  public:
-  HttpServer(ServerOptions options, runtime::ModelRepository& repository, Logger& logger);
+  // `metrics` collects what the routes count and serves it on GET /metrics; it outlives the server.
+  HttpServer(ServerOptions options, runtime::ModelRepository& repository, Logger& logger, runtime::Metrics& metrics);
   ~HttpServer();
 
   // Binds and serves until Stop(); throws Error(kUnavailable) when the address cannot be bound.
@@ -36,6 +38,7 @@ class HttpServer {
  private:
   ServerOptions options_;
   Logger& logger_;
+  runtime::Metrics& metrics_;
   AccessControl access_;
   RouteContext context_;
   std::unique_ptr<httplib::Server> server_;

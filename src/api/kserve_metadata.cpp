@@ -80,7 +80,9 @@ json ModelStatsJson(const std::string& name, int64_t version, const runtime::Mod
             {"queue", Duration(stats.queue)},
             {"compute_input", Duration(stats.compute_input)},
             {"compute_infer", Duration(stats.compute_infer)},
-            {"compute_output", Duration(stats.compute_output)}}},
+            {"compute_output", Duration(stats.compute_output)},
+            {"cache_hit", Duration(stats.cache_hit)},
+            {"cache_miss", Duration(stats.cache_miss)}}},
           {"batch_stats", std::move(batches)}};
 }
 

@@ -71,7 +71,7 @@ void RequireKnown(const runtime::ModelRepository& repository, const ModelRef& re
 // KServe's health answers: "a 200 status code indicates true and a 4xx status code
 // indicates false". Triton answers 400 for "not ready", and so do we: a 503 would tell a
 // client the server failed rather than that the answer is no.
-void HandleModelReady(const httplib::Request& req, httplib::Response&, RouteContext& ctx) {
+void HandleModelReady(const httplib::Request& req, httplib::Response&, RouteContext& ctx, RequestInfo&) {
   const ModelRef ref = RefFrom(req);
   if (ctx.repository.IsReady(ref.name, ref.version)) return;  // 200, empty body as in Triton
   RequireKnown(ctx.repository, ref);                           // 404 for an unknown model or version
@@ -80,20 +80,20 @@ void HandleModelReady(const httplib::Request& req, httplib::Response&, RouteCont
 }
 
 // Server readiness: 400 with an empty body when some model has no ready version, as Triton.
-void HandleServerReady(const httplib::Request&, httplib::Response& res, RouteContext& ctx) {
+void HandleServerReady(const httplib::Request&, httplib::Response& res, RouteContext& ctx, RequestInfo&) {
   if (!ctx.repository.AllReady()) res.status = 400;
 }
 
-void HandleModelMetadata(const httplib::Request& req, httplib::Response& res, RouteContext& ctx) {
+void HandleModelMetadata(const httplib::Request& req, httplib::Response& res, RouteContext& ctx, RequestInfo& info) {
   const ModelRef ref = RefFrom(req);
-  const auto served = ctx.repository.Find(ref.name, ref.version);
+  const auto served = FindModelFor(ctx, info, ref.name, ref.version);
   const auto versions = ref.version ? std::vector<int64_t>{ref.version} : ReadyVersions(ctx.repository, ref.name);
   SetJson(res, ModelMetadata(ref.name, versions, PlatformOf(served->config()), served->embed_dim()));
 }
 
-void HandleModelConfig(const httplib::Request& req, httplib::Response& res, RouteContext& ctx) {
+void HandleModelConfig(const httplib::Request& req, httplib::Response& res, RouteContext& ctx, RequestInfo& info) {
   const ModelRef ref = RefFrom(req);
-  SetJson(res, ModelConfigJson(ctx.repository.Find(ref.name, ref.version)->config(), ref.name));
+  SetJson(res, ModelConfigJson(FindModelFor(ctx, info, ref.name, ref.version)->config(), ref.name));
 }
 
 // Statistics of the ready versions of one model (all of them without a version in the
@@ -144,9 +144,9 @@ std::map<std::string, Matrix> Infer(runtime::ServedModel& model, const InferRequ
   return results;
 }
 
-void HandleInfer(const httplib::Request& req, httplib::Response& res, RouteContext& ctx) {
+void HandleInfer(const httplib::Request& req, httplib::Response& res, RouteContext& ctx, RequestInfo& info) {
   const ModelRef ref = RefFrom(req);
-  const auto model = ctx.repository.Find(ref.name, ref.version);  // unknown model: 404 before any parsing
+  const auto model = FindModelFor(ctx, info, ref.name, ref.version);  // unknown model: 404 before any parsing
   std::optional<std::string> header_length;
   if (req.has_header(kHeaderLengthHeader)) header_length = req.get_header_value(kHeaderLengthHeader);
   const InferRequest request = ParseInferRequest(req.body, header_length, ctx.limits);
@@ -156,7 +156,7 @@ void HandleInfer(const httplib::Request& req, httplib::Response& res, RouteConte
   res.set_header("Content-Type", out.has_binary ? "application/octet-stream" : "application/json");
 }
 
-void HandleRepositoryIndex(const httplib::Request& req, httplib::Response& res, RouteContext& ctx) {
+void HandleRepositoryIndex(const httplib::Request& req, httplib::Response& res, RouteContext& ctx, RequestInfo&) {
   const json body = OptionalJsonBody(req);
   bool ready_only = false;
   if (const auto ready = body.find("ready"); ready != body.end()) {
@@ -166,7 +166,7 @@ void HandleRepositoryIndex(const httplib::Request& req, httplib::Response& res, 
   SetJson(res, RepositoryIndexJson(ctx.repository.Index(), ready_only));
 }
 
-void HandleLoad(const httplib::Request& req, httplib::Response&, RouteContext& ctx) {
+void HandleLoad(const httplib::Request& req, httplib::Response&, RouteContext& ctx, RequestInfo&) {
   const json body = OptionalJsonBody(req);
   if (const auto params = body.find("parameters"); params != body.end() && params->is_object()) {
     for (const auto& [key, value] : params->items()) {
@@ -179,7 +179,7 @@ void HandleLoad(const httplib::Request& req, httplib::Response&, RouteContext& c
   ctx.repository.Load(req.matches[1].str());  // 200 with an empty body, as Triton answers
 }
 
-void HandleUnload(const httplib::Request& req, httplib::Response&, RouteContext& ctx) {
+void HandleUnload(const httplib::Request& req, httplib::Response&, RouteContext& ctx, RequestInfo&) {
   OptionalJsonBody(req);  // validated; unload_dependents has no meaning without ensembles
   ctx.repository.Unload(req.matches[1].str());
 }
@@ -190,7 +190,7 @@ void RegisterKServeRoutes(httplib::Server& server, RouteContext& ctx) {
   // Each handler gets the request id, log line, access check and {"error":...} bodies from
   // WrapRoute. Routes whose path names a model (matches[1]) check that the caller may use
   // it before the handler runs; routes over all models need an unrestricted caller.
-  using Handler = void (*)(const httplib::Request&, httplib::Response&, RouteContext&);
+  using Handler = void (*)(const httplib::Request&, httplib::Response&, RouteContext&, RequestInfo&);
   enum class Scope { kNamedModel, kAllModels, kNone };
   auto wrap = [&ctx](const std::string& route, Handler handler, Scope scope = Scope::kNamedModel,
                      RouteAccess access = RouteAccess::kProtected) {
@@ -200,24 +200,28 @@ void RegisterKServeRoutes(httplib::Server& server, RouteContext& ctx) {
         throw Error(ErrorCode::kPermissionDenied, "client \"" + info.principal.client +
                                                       "\" may only use some models; name one in the path");
       }
-      handler(req, res, ctx);
+      handler(req, res, ctx, info);
     }, ErrorBody, ctx, access);
   };
 
-  server.Get("/v2", wrap("/v2", [](const httplib::Request&, httplib::Response& res, RouteContext&) {
+  server.Get("/v2", wrap("/v2", [](const httplib::Request&, httplib::Response& res, RouteContext&, RequestInfo&) {
     SetJson(res, ServerMetadata());
   }, Scope::kNone, RouteAccess::kOpen));
-  server.Get("/v2/health/live", wrap("/v2/health/live", [](const httplib::Request&, httplib::Response&, RouteContext&) {},
-                                     Scope::kNone, RouteAccess::kOpen));
+  server.Get("/v2/health/live",
+             wrap("/v2/health/live", [](const httplib::Request&, httplib::Response&, RouteContext&, RequestInfo&) {},
+                  Scope::kNone, RouteAccess::kOpen));
   server.Get("/v2/health/ready", wrap("/v2/health/ready", HandleServerReady, Scope::kNone, RouteAccess::kOpen));
   // Before the model routes, whose pattern would take "stats" for a model name.
-  server.Get("/v2/models/stats", wrap("/v2/models/stats", [](const httplib::Request&, httplib::Response& res, RouteContext& c) {
+  server.Get("/v2/models/stats", wrap("/v2/models/stats", [](const httplib::Request&, httplib::Response& res,
+                                                             RouteContext& c, RequestInfo&) {
     HandleStats(nullptr, res, c);
   }, Scope::kAllModels));
   server.Get(kModelPath, wrap("/v2/models/{model}", HandleModelMetadata));
   server.Get(kModelPath + "/ready", wrap("/v2/models/{model}/ready", HandleModelReady));
   server.Get(kModelPath + "/config", wrap("/v2/models/{model}/config", HandleModelConfig));
-  server.Get(kModelPath + "/stats", wrap("/v2/models/{model}/stats", [](const httplib::Request& req, httplib::Response& res, RouteContext& c) {
+  server.Get(kModelPath + "/stats", wrap("/v2/models/{model}/stats", [](const httplib::Request& req,
+                                                                        httplib::Response& res, RouteContext& c,
+                                                                        RequestInfo&) {
     const ModelRef ref = RefFrom(req);
     HandleStats(&ref, res, c);
   }));

@@ -179,7 +179,9 @@ EmbeddingsRequest ParseEmbeddingsRequest(std::string_view body, const InputLimit
   try {
     j = json::parse(body);
   } catch (const json::parse_error& e) {
-    ThrowInvalidArgument(std::string("the request body is not valid JSON: ") + e.what());
+    // Only the position: nlohmann's message quotes the input, which holds the texts and
+    // images, and error messages are logged.
+    ThrowInvalidArgument("the request body is not valid JSON (error at byte " + std::to_string(e.byte) + ")");
   }
   if (!j.is_object()) ThrowInvalidArgument("the request body must be a JSON object");
 

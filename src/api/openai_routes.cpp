@@ -41,9 +41,9 @@ void HandleGetModel(const std::string& id, httplib::Response& res, RouteContext&
 // Images and texts go to the model in one call each (so that each batches as a whole)
 // and come back to their places in the request. Embeddings are L2-normalized, as
 // OpenAI's are: clients compare them with a dot product.
-void HandleEmbeddings(const httplib::Request& req, httplib::Response& res, RouteContext& ctx, const Principal& caller) {
+void HandleEmbeddings(const httplib::Request& req, httplib::Response& res, RouteContext& ctx, RequestInfo& info) {
   openai::EmbeddingsRequest request = openai::ParseEmbeddingsRequest(req.body, ctx.limits);
-  const auto served = FindModelFor(ctx, caller, request.model);  // 403 not allowed, 404 unknown, 503 not ready
+  const auto served = FindModelFor(ctx, info, request.model);  // 403 not allowed, 404 unknown, 503 not ready
   if (request.dimensions && *request.dimensions != served->embed_dim()) {
     ThrowInvalidArgument("\"dimensions\" is " + std::to_string(*request.dimensions) + " but model \"" +
                          request.model + "\" makes " + std::to_string(served->embed_dim()) +
@@ -91,7 +91,7 @@ void RegisterOpenAIRoutes(httplib::Server& server, RouteContext& ctx) {
   }, openai::ErrorBody, ctx));
   server.Post("/v1/embeddings", WrapRoute("/v1/embeddings", [&ctx](const httplib::Request& req,
                                                                    httplib::Response& res, RequestInfo& info) {
-    HandleEmbeddings(req, res, ctx, info.principal);
+    HandleEmbeddings(req, res, ctx, info);
   }, openai::ErrorBody, ctx));
 }
 

@@ -29,7 +29,7 @@ std::vector<std::string> ParseTexts(const std::string& field) {
   return texts;
 }
 
-void HandlePredict(const httplib::Request& req, httplib::Response& res, RouteContext& ctx, const RequestInfo& info) {
+void HandlePredict(const httplib::Request& req, httplib::Response& res, RouteContext& ctx, RequestInfo& info) {
   if (!req.is_multipart_form_data()) {
     ThrowInvalidArgument("expected a multipart/form-data body with an \"image\" file and a \"texts\" field");
   }
@@ -41,7 +41,7 @@ void HandlePredict(const httplib::Request& req, httplib::Response& res, RouteCon
   CheckImageSize(image.content.size(), ctx.limits);
   if (image.content.empty()) throw Error(ErrorCode::kUnsupportedMedia, "the \"image\" file is empty");
 
-  const auto model = FindModelFor(ctx, info.principal, ctx.repository.DefaultModel());  // held until the response is built
+  const auto model = FindModelFor(ctx, info, ctx.repository.DefaultModel());  // held until the response is built
   const auto scores = model->Classify(image.content, texts);
   res.set_content(PredictResponseJson(scores), "application/json");
 }

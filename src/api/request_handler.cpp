@@ -43,6 +43,7 @@ HttplibHandler WrapRoute(std::string route, RouteFunction fn, ErrorBodyFormatter
              const httplib::Request& req, httplib::Response& res) {
     Logger& logger = ctx.logger;
     const auto start = std::chrono::steady_clock::now();
+    ctx.metrics.RequestStarted();
     RequestInfo info;
     info.request_id = RequestIdFrom(req);
     res.set_header("X-Request-ID", info.request_id);
@@ -55,6 +56,7 @@ HttplibHandler WrapRoute(std::string route, RouteFunction fn, ErrorBodyFormatter
     } catch (const Error& e) {
       res.status = HttpStatusFor(e.code());
       error_message = e.what();
+      ctx.metrics.CountRejection(e.code());
       if (e.code() == ErrorCode::kUnauthenticated) res.set_header("WWW-Authenticate", "Bearer realm=\"mmserve\"");
       if (e.code() == ErrorCode::kRateLimited) res.set_header("Retry-After", std::to_string(retry_after_seconds));
     } catch (const std::bad_alloc&) {
@@ -65,9 +67,14 @@ HttplibHandler WrapRoute(std::string route, RouteFunction fn, ErrorBodyFormatter
       error_message = std::string("internal error: ") + e.what();
     }
     if (!error_message.empty()) res.set_content(error_body(res.status, error_message), "application/json");
-    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    ctx.metrics.RequestFinished(route, res.status, info.model, seconds);
     nlohmann::json fields = {{"request_id", info.request_id}, {"method", req.method}, {"route", route},
-                             {"path", req.path}, {"status", res.status}, {"duration_ms", ms}};
+                             {"path", req.path}, {"status", res.status}, {"duration_ms", seconds * 1000}};
+    if (!info.model.empty()) {
+      fields["model"] = info.model;
+      fields["version"] = info.version;
+    }
     if (info.principal.authenticated) fields["client"] = info.principal.client;
     if (!error_message.empty()) fields["error"] = error_message;
     logger.Log(res.status >= 500 ? LogLevel::kError : LogLevel::kInfo, "request", fields);

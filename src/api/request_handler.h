@@ -1,7 +1,8 @@
 // Wraps a route's handler with what every request gets, whatever the API: a request id
-// (X-Request-ID, taken from the client or generated, echoed back), timing, one log line,
-// and exceptions turned into the API's own error body with the status from
-// error_mapping. Routes only write the success path.
+// (X-Request-ID, taken from the client or generated, echoed back), timing, metrics, one
+// log line, and exceptions turned into the API's own error body with the status from
+// error_mapping. Routes only write the success path. The log line carries ids, route,
+// status, model, durations and error messages, never the images or texts themselves.
 #pragma once
 
 #include <functional>
@@ -21,11 +22,6 @@ namespace mms::api {
 
 // Builds an API's error body, e.g. {"status":"error","message":...} for /predict.
 using ErrorBodyFormatter = std::function<std::string(int http_status, const std::string& message)>;
-
-struct RequestInfo {
-  std::string request_id;
-  Principal principal;  // who is calling (anonymous when authentication is off)
-};
 
 using RouteFunction = std::function<void(const httplib::Request&, httplib::Response&, RequestInfo&)>;
 using HttplibHandler = std::function<void(const httplib::Request&, httplib::Response&)>;

@@ -2,10 +2,13 @@
 
 namespace mms::api {
 
-std::shared_ptr<runtime::ServedModel> FindModelFor(RouteContext& ctx, const Principal& caller, const std::string& name,
+std::shared_ptr<runtime::ServedModel> FindModelFor(RouteContext& ctx, RequestInfo& info, const std::string& name,
                                                    int64_t version) {
-  caller.RequireModel(name);
-  return ctx.repository.Find(name, version);
+  info.principal.RequireModel(name);
+  auto model = ctx.repository.Find(name, version);
+  info.model = model->name();
+  info.version = model->version();
+  return model;
 }
 
 }  // namespace mms::api

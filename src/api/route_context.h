@@ -1,10 +1,15 @@
-// What every route module needs: the models, the limits, the logger. Passed by
-// reference to each Register*Routes function; owned by the server.
+// What every route module needs: the models, the limits, the logger, the metrics. Passed
+// by reference to each Register*Routes function; owned by the server.
 #pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
 
 #include "api/access_control.h"
 #include "api/input_limits.h"
 #include "base/logger.h"
+#include "runtime/metrics.h"
 #include "runtime/model_repository.h"
 
 namespace mms::api {
@@ -14,11 +19,23 @@ struct RouteContext {
   const InputLimits& limits;
   Logger& logger;
   AccessControl& access;
+  runtime::Metrics& metrics;
+};
+
+// One request as WrapRoute sees it: routes read the caller and say which model served it.
+struct RequestInfo {
+  std::string request_id;
+  Principal principal;  // who is calling (anonymous when authentication is off)
+  // The model version the request resolved to, for its log line and metrics; empty and 0
+  // until a route finds one (a name the repository does not know is never recorded here).
+  std::string model;
+  int64_t version = 0;
 };
 
 // The model version a request names, after checking that the caller may use it: every
-// route that resolves a model goes through here, so permissions are checked in one place.
-std::shared_ptr<runtime::ServedModel> FindModelFor(RouteContext& ctx, const Principal& caller, const std::string& name,
+// route that resolves a model goes through here, so permissions are checked in one place,
+// and the version found is recorded in `info`.
+std::shared_ptr<runtime::ServedModel> FindModelFor(RouteContext& ctx, RequestInfo& info, const std::string& name,
                                                    int64_t version = 0);
 
 }  // namespace mms::api

@@ -1,11 +1,14 @@
 #include "cli/args.h"
 
+#include <cstdlib>
+
 #include "base/error.h"
 
 namespace mms::cli {
 
 Args::Args(int argc, char** argv, int first, const std::set<std::string>& value_flags,
-           const std::set<std::string>& switch_flags) {
+           const std::set<std::string>& switch_flags)
+    : value_flags_(value_flags), switch_flags_(switch_flags) {
   for (int i = first; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg.rfind("--", 0) != 0) ThrowInvalidArgument("unexpected argument \"" + arg + "\"");
@@ -82,6 +85,47 @@ std::vector<std::string> Args::All(const std::string& name) const {
     if (k == name) out.push_back(v);
   }
   return out;
+}
+
+std::string Args::EnvironmentName(const std::string& prefix, const std::string& flag) {
+  std::string name = prefix;
+  for (char c : flag) name += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return name;
+}
+
+void Args::ReadEnvironment(const std::string& prefix, const std::set<std::string>& list_flags) {
+  std::vector<std::pair<std::string, std::string>> from_env;
+  for (const auto& flag : value_flags_) {
+    const char* value = std::getenv(EnvironmentName(prefix, flag).c_str());
+    if (!value || Has(flag)) continue;
+    if (!list_flags.count(flag)) {
+      from_env.emplace_back(flag, value);
+      continue;
+    }
+    std::string item;
+    for (const char* p = value;; ++p) {
+      if (*p == ',' || *p == '\0') {
+        if (!item.empty()) from_env.emplace_back(flag, item);
+        item.clear();
+        if (*p == '\0') break;
+      } else if (*p != ' ') {
+        item += *p;
+      }
+    }
+  }
+  for (const auto& flag : switch_flags_) {
+    const std::string name = EnvironmentName(prefix, flag);
+    const char* value = std::getenv(name.c_str());
+    if (!value || Has(flag)) continue;
+    const std::string v = value;
+    if (v == "1" || v == "true" || v == "yes" || v == "on") {
+      from_env.emplace_back(flag, "true");
+    } else if (!(v.empty() || v == "0" || v == "false" || v == "no" || v == "off")) {
+      ThrowInvalidArgument(name + " must be 1/true/yes/on or 0/false/no/off, got \"" + v + "\"");
+    }
+  }
+  // First, so that a later Get() of the same flag would still prefer the command line.
+  ordered_.insert(ordered_.begin(), from_env.begin(), from_env.end());
 }
 
 }  // namespace mms::cli

@@ -21,11 +21,20 @@ class Args {
   int GetInt(const std::string& name, int fallback) const;
   double GetDouble(const std::string& name, double fallback) const;
   std::vector<std::string> All(const std::string& name) const;
+
+  // Fills in each flag the command line did not give from the environment variable
+  // PREFIX + the flag in upper snake case (--model-repository: MMSERVE_MODEL_REPOSITORY),
+  // so that containers can be configured by environment alone; the command line wins.
+  // Switches take 1/true/yes/on or 0/false/no/off; `list_flags` (repeatable ones) take
+  // comma-separated values.
+  void ReadEnvironment(const std::string& prefix, const std::set<std::string>& list_flags = {});
+  static std::string EnvironmentName(const std::string& prefix, const std::string& flag);
   // Every (flag, value) pair in command-line order.
   const std::vector<std::pair<std::string, std::string>>& ordered() const { return ordered_; }
 
  private:
   std::vector<std::pair<std::string, std::string>> ordered_;
+  std::set<std::string> value_flags_, switch_flags_;
 };
 
 }  // namespace mms::cli

@@ -9,17 +9,17 @@
 #include "base/error.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/model_options.h"
 #include "models/clip/clip_pipeline.h"
 
 namespace mms::cli {
 
 int BenchCommand(int argc, char** argv) {
   const Args args(argc, argv, 2, {"model", "encoder", "batch", "text", "min-time", "min-iters", "threads", "precision"});
-  models::ClipOptions options;
-  options.threads = args.GetInt("threads", 0);
-  const std::string precision = args.Get("precision", "fp32");
-  if (precision != "fp32") ThrowInvalidArgument("--precision " + precision + " is not available yet (fp32)");
-  const auto pipeline = models::ClipPipeline::Load(args.Required("model"), options);
+  const auto pipeline = models::ClipPipeline::Load(args.Required("model"), ClipOptionsFrom(args));
+  ReportPrecisionFallback("bench", pipeline->model());
+  // The precision that ran, which is not the one asked for where the CPU lacks a kernel.
+  const std::string precision = PrecisionName(pipeline->model().precision());
   const std::string encoder = args.Required("encoder");
   if (encoder != "image" && encoder != "text") ThrowInvalidArgument("--encoder must be image or text");
   const std::string text_kind = args.Get("text", "77");

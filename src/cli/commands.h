@@ -8,5 +8,6 @@ int TokenizeCommand(int argc, char** argv);
 int EmbedCommand(int argc, char** argv);
 int PredictCommand(int argc, char** argv);
 int BenchCommand(int argc, char** argv);
+int QuantizeCommand(int argc, char** argv);
 
 }  // namespace mms::cli

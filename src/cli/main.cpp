@@ -14,10 +14,14 @@ const char kUsage[] =
     "commands:\n"
     "  serve     --model-repository DIR [--host H] [--port P] [--threads N] [--image-pipeline hf|openai]\n"
     "            [--default-model NAME] [--http-threads N] [--log-level L] [--log-format json|text]\n"
+    "            [--precision fp32|bf16|int8]\n"
     "  tokenize  --model DIR (--text T | --text-file F)...\n"
     "  embed     --model DIR [--image F]... [--text T]... [--text-file F]... [--image-pipeline hf|openai]\n"
-    "  predict   --model DIR --image F --text T [--text T2]... [--image-pipeline hf|openai]\n"
+    "            [--precision fp32|bf16|int8]\n"
+    "  predict   --model DIR --image F --text T [--text T2]... [--image-pipeline hf|openai] [--precision P]\n"
     "  bench     --model DIR --encoder image|text [--batch N]... [--text short|77] [--min-time S] [--threads N]\n"
+    "            [--precision fp32|bf16|int8]\n"
+    "  quantize  --model DIR --out NEW_DIR [--precision int8]\n"
     "\n"
     "A model DIR is a Hugging Face checkpoint folder (config.json, model.safetensors, vocab.json,\n"
     "merges.txt, preprocessor_config.json).\n";
@@ -36,6 +40,7 @@ int main(int argc, char** argv) {
     if (command == "embed") return mms::cli::EmbedCommand(argc, argv);
     if (command == "predict") return mms::cli::PredictCommand(argc, argv);
     if (command == "bench") return mms::cli::BenchCommand(argc, argv);
+    if (command == "quantize") return mms::cli::QuantizeCommand(argc, argv);
     std::fprintf(stderr, "mmserve: unknown command \"%s\"\n\n%s", command.c_str(), kUsage);
     return 2;
   } catch (const mms::Error& e) {

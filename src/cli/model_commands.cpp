@@ -8,18 +8,12 @@
 #include "base/error.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/model_options.h"
 #include "models/clip/clip_pipeline.h"
 
 namespace mms::cli {
 
 namespace {
-
-models::ClipOptions OptionsFrom(const Args& args) {
-  models::ClipOptions options;
-  options.image_pipeline = media::ParseImagePipeline(args.Get("image-pipeline", "hf"));
-  options.threads = args.GetInt("threads", 0);
-  return options;
-}
 
 void PrintLine(const std::string& s) {
   std::fwrite(s.data(), 1, s.size(), stdout);
@@ -53,8 +47,9 @@ int TokenizeCommand(int argc, char** argv) {
 }
 
 int EmbedCommand(int argc, char** argv) {
-  const Args args(argc, argv, 2, {"model", "image", "text", "text-file", "image-pipeline", "threads"});
-  const auto pipeline = models::ClipPipeline::Load(args.Required("model"), OptionsFrom(args));
+  const Args args(argc, argv, 2, {"model", "image", "text", "text-file", "image-pipeline", "threads", "precision"});
+  const auto pipeline = models::ClipPipeline::Load(args.Required("model"), ClipOptionsFrom(args));
+  ReportPrecisionFallback("embed", pipeline->model());
   std::vector<std::string> image_bytes, texts;
   for (const auto& [flag, value] : args.ordered()) {
     if (flag == "image") image_bytes.push_back(ReadFileBytes(value));
@@ -73,8 +68,9 @@ int EmbedCommand(int argc, char** argv) {
 }
 
 int PredictCommand(int argc, char** argv) {
-  const Args args(argc, argv, 2, {"model", "image", "text", "image-pipeline", "threads"});
-  const auto pipeline = models::ClipPipeline::Load(args.Required("model"), OptionsFrom(args));
+  const Args args(argc, argv, 2, {"model", "image", "text", "image-pipeline", "threads", "precision"});
+  const auto pipeline = models::ClipPipeline::Load(args.Required("model"), ClipOptionsFrom(args));
+  ReportPrecisionFallback("predict", pipeline->model());
   const std::string image = ReadFileBytes(args.Required("image"));
   const auto texts = args.All("text");
   if (texts.empty()) ThrowInvalidArgument("give at least one --text");

@@ -7,7 +7,11 @@
 #include "api/http_server.h"
 #include "base/error.h"
 #include "cli/args.h"
+#include "cli/cache_options.h"
 #include "cli/commands.h"
+#include "cli/model_options.h"
+#include "runtime/health_checker.h"
+#include "runtime/metrics.h"
 
 namespace mms::cli {
 
@@ -26,6 +30,7 @@ runtime::RepositoryOptions RepositoryOptionsFrom(const Args& args, const api::In
   if (o.poll_seconds < 1) ThrowInvalidArgument("--repository-poll-secs must be at least 1");
   o.defaults.clip.image_pipeline = media::ParseImagePipeline(args.Get("image-pipeline", "hf"));
   o.defaults.clip.threads = args.GetInt("threads", 0);
+  o.defaults.clip.precision = PrecisionFlag(args);  // config.pbtxt's parameter "precision" overrides it
   o.defaults.clip.decode_limits.max_bytes = limits.max_image_bytes;
   o.defaults.max_batch_size = args.GetInt("max-batch-size", o.defaults.max_batch_size);
   o.defaults.max_queue_delay = std::chrono::microseconds(args.GetInt("max-queue-delay-us", 2000));
@@ -33,6 +38,12 @@ runtime::RepositoryOptions RepositoryOptionsFrom(const Args& args, const api::In
   if (batching != "on" && batching != "off") ThrowInvalidArgument("--dynamic-batching must be on or off");
   o.defaults.dynamic_batching = batching == "on";
   if (o.defaults.max_batch_size < 1) ThrowInvalidArgument("--max-batch-size must be at least 1");
+  o.defaults.breaker.failure_threshold = args.GetInt("circuit-breaker-failures", 5);
+  o.defaults.breaker.cool_down = std::chrono::milliseconds(
+      static_cast<int64_t>(1000 * args.GetDouble("circuit-breaker-cooldown-secs", 10)));
+  if (o.defaults.breaker.failure_threshold < 0) ThrowInvalidArgument("--circuit-breaker-failures must not be negative");
+  if (o.defaults.breaker.cool_down.count() < 0) ThrowInvalidArgument("--circuit-breaker-cooldown-secs must not be negative");
+  o.defaults.fault_injection_file = args.Get("fault-injection-file");
   return o;
 }
 
@@ -45,6 +56,8 @@ api::ServerOptions ServerOptionsFrom(const Args& args) {
   o.limits.max_text_chars = args.GetInt("max-text-chars", o.limits.max_text_chars);
   o.limits.max_texts = args.GetInt("max-texts", o.limits.max_texts);
   o.limits.max_body_bytes = args.GetInt("max-body-bytes", o.limits.max_body_bytes);
+  o.tls_cert = args.Get("tls-cert");
+  o.tls_key = args.Get("tls-key");
   o.access.api_keys_file = args.Get("api-keys-file");
   o.access.jwt_secret_file = args.Get("jwt-secret-file");
   o.access.jwt_issuer = args.Get("jwt-issuer");
@@ -63,16 +76,21 @@ api::ServerOptions ServerOptionsFrom(const Args& args) {
 }  // namespace
 
 int ServeCommand(int argc, char** argv) {
-  const Args args(argc, argv, 2,
+  Args args(argc, argv, 2,
                   {"model-repository", "host", "port", "threads", "http-threads", "image-pipeline", "default-model",
                    "log-level", "log-format", "max-image-bytes", "max-text-chars", "max-texts", "max-body-bytes",
                    "model-control-mode", "repository-poll-secs", "load-model", "exit-timeout-secs", "max-batch-size",
-                   "max-queue-delay-us", "dynamic-batching", "api-keys-file", "jwt-secret-file", "jwt-issuer",
-                   "jwt-audience", "rate-limit", "rate-burst"},
+                   "max-queue-delay-us", "dynamic-batching", "cache-bytes", "redis-url", "cache-ttl-secs",
+                   "redis-timeout-ms", "api-keys-file", "jwt-secret-file", "jwt-issuer",
+                   "jwt-audience", "rate-limit", "rate-burst", "circuit-breaker-failures",
+                   "circuit-breaker-cooldown-secs", "health-check-secs", "health-check-failures", "fault-injection-file",
+                   "tls-cert", "tls-key", "precision"},
                   {"protect-health"});
+  args.ReadEnvironment("MMSERVE_", {"load-model"});  // containers configure by environment
   Logger logger(ParseLogLevel(args.Get("log-level", "info")), ParseLogFormat(args.Get("log-format", "json")));
   const api::ServerOptions server_options = ServerOptionsFrom(args);
-  const runtime::RepositoryOptions repo_options = RepositoryOptionsFrom(args, server_options.limits);
+  runtime::RepositoryOptions repo_options = RepositoryOptionsFrom(args, server_options.limits);
+  repo_options.defaults.cache = EmbeddingCacheFrom(args, logger);  // shared by every model
   const auto exit_timeout = std::chrono::seconds(args.GetInt("exit-timeout-secs", 30));
 
   // SIGINT/SIGTERM are taken by one thread, blocked everywhere else. Blocked before any
@@ -83,9 +101,17 @@ int ServeCommand(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  runtime::Metrics metrics;
+  metrics.WatchCache(repo_options.defaults.cache);
   runtime::ModelRepository repository(repo_options, logger);
   repository.Start();
-  api::HttpServer server(server_options, repository, logger);
+  runtime::HealthCheckOptions health_options;
+  health_options.interval = std::chrono::milliseconds(static_cast<int64_t>(1000 * args.GetDouble("health-check-secs", 10)));
+  health_options.failures_before_reload = args.GetInt("health-check-failures", 3);
+  if (health_options.failures_before_reload < 1) ThrowInvalidArgument("--health-check-failures must be at least 1");
+  runtime::HealthChecker health_checker(repository, health_options, logger);
+  health_checker.Start();
+  api::HttpServer server(server_options, repository, logger, metrics);
 
   std::mutex done_mutex;
   std::condition_variable done_cv;
@@ -125,6 +151,7 @@ int ServeCommand(int argc, char** argv) {
     throw;
   }
   finish();
+  health_checker.Stop();  // no probes into models that are shutting down
   repository.Stop(std::chrono::duration_cast<std::chrono::milliseconds>(exit_timeout));
   logger.Info("stopped");
   return 0;

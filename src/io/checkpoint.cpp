@@ -1,5 +1,7 @@
 #include "io/checkpoint.h"
 
+#include <cmath>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "base/error.h"
@@ -55,18 +57,71 @@ const SafetensorsFile& Checkpoint::FileOf(const std::string& name) const {
 
 Tensor Checkpoint::Raw(const std::string& name) const { return FileOf(name).View(name); }
 
-Tensor Checkpoint::Float32(const std::string& name, const std::vector<int64_t>& shape) const {
+std::string Int8ScaleName(const std::string& name) { return name + "_scale"; }
+
+Tensor Checkpoint::ViewWithShape(const std::string& name, const std::vector<int64_t>& shape) const {
   const SafetensorsFile& file = FileOf(name);
   Tensor view = file.View(name);
   if (view.shape() != shape) {
     ThrowInvalidModel(file.path() + ": tensor \"" + name + "\" has shape " + view.ShapeString() + ", expected " +
                       ShapeToString(shape) + " from config.json");
   }
+  return view;
+}
+
+Tensor Checkpoint::Float32(const std::string& name, const std::vector<int64_t>& shape) const {
+  const Tensor view = ViewWithShape(name, shape);
+  if (view.dtype() == DType::kI8) {
+    const Int8Tensor q = Int8(name, shape);
+    Tensor out = Tensor::Empty(shape, DType::kF32);
+    const int64_t rows = shape[0], cols = q.values.numel() / rows;
+    const int8_t* v = q.values.data<int8_t>();
+    const float* s = q.scales.data<float>();
+    float* o = out.data<float>();
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t c = 0; c < cols; ++c) o[r * cols + c] = v[r * cols + c] * s[r];
+    }
+    return out;
+  }
   if (view.dtype() != DType::kF32 && view.dtype() != DType::kF16 && view.dtype() != DType::kBF16) {
-    ThrowInvalidModel(file.path() + ": tensor \"" + name + "\" has dtype " + DTypeName(view.dtype()) +
-                      ", expected F32, F16 or BF16");
+    ThrowInvalidModel(FileOf(name).path() + ": tensor \"" + name + "\" has dtype " + DTypeName(view.dtype()) +
+                      ", expected F32, F16, BF16 (or I8 with \"" + Int8ScaleName(name) + "\")");
   }
   return view.ToFloat32();
+}
+
+bool Checkpoint::IsInt8(const std::string& name) const { return FileOf(name).View(name).dtype() == DType::kI8; }
+
+Int8Tensor Checkpoint::Int8(const std::string& name, const std::vector<int64_t>& shape) const {
+  const Tensor view = ViewWithShape(name, shape);
+  const std::string& path = FileOf(name).path();
+  if (view.dtype() != DType::kI8) {
+    ThrowInvalidModel(path + ": tensor \"" + name + "\" has dtype " + DTypeName(view.dtype()) + ", expected I8");
+  }
+  if (shape.size() < 2) {
+    ThrowInvalidModel(path + ": int8 tensor \"" + name + "\" must have at least 2 dimensions, has shape " +
+                      view.ShapeString());
+  }
+  const std::string scale_name = Int8ScaleName(name);
+  if (!Has(scale_name)) {
+    ThrowInvalidModel(path + ": int8 tensor \"" + name + "\" has no scales (\"" + scale_name + "\" is missing)");
+  }
+  const Tensor scale_view = FileOf(scale_name).View(scale_name);
+  if (scale_view.dtype() != DType::kF32 || scale_view.shape() != std::vector<int64_t>{shape[0]}) {
+    ThrowInvalidModel(FileOf(scale_name).path() + ": tensor \"" + scale_name + "\" must be F32 [" +
+                      std::to_string(shape[0]) + "], is " + DTypeName(scale_view.dtype()) + " " +
+                      scale_view.ShapeString());
+  }
+  Int8Tensor t{Tensor::Empty(shape, DType::kI8), scale_view.ToFloat32()};
+  std::memcpy(t.values.raw(), view.raw(), view.nbytes());
+  for (int64_t r = 0; r < shape[0]; ++r) {
+    const float s = t.scales.data<float>()[r];
+    if (!(s > 0.0f) || !std::isfinite(s)) {
+      ThrowInvalidModel(FileOf(scale_name).path() + ": tensor \"" + scale_name + "\" row " + std::to_string(r) +
+                        " has scale " + std::to_string(s) + "; scales must be positive and finite");
+    }
+  }
+  return t;
 }
 
 std::vector<std::string> Checkpoint::Names() const {

@@ -10,7 +10,7 @@ enum Slot : size_t { kNormed, kQkv, kAttention, kMlp };
 }
 
 TransformerEncoderLayer TransformerEncoderLayer::LoadHF(const io::Checkpoint& ckpt, const std::string& prefix,
-                                                        const EncoderLayerConfig& c) {
+                                                        const EncoderLayerConfig& c, Precision precision) {
   if (c.num_heads <= 0 || c.hidden_size % c.num_heads != 0) {
     ThrowInvalidModel(prefix + ": hidden_size " + std::to_string(c.hidden_size) + " is not divisible by " +
                       std::to_string(c.num_heads) + " attention heads");
@@ -21,11 +21,20 @@ TransformerEncoderLayer TransformerEncoderLayer::LoadHF(const io::Checkpoint& ck
   l.ln1_ = LayerNorm::Load(ckpt, prefix + ".layer_norm1", d, c.layer_norm_eps);
   l.ln2_ = LayerNorm::Load(ckpt, prefix + ".layer_norm2", d, c.layer_norm_eps);
   const std::string attn = prefix + ".self_attn.";
-  l.qkv_ = Linear::LoadConcatenated(ckpt, {attn + "q_proj", attn + "k_proj", attn + "v_proj"}, d, d, true);
-  l.out_proj_ = Linear::Load(ckpt, attn + "out_proj", d, d, true);
-  l.fc1_ = Linear::Load(ckpt, prefix + ".mlp.fc1", d, c.intermediate_size, true);
-  l.fc2_ = Linear::Load(ckpt, prefix + ".mlp.fc2", c.intermediate_size, d, true);
+  l.qkv_ = Linear::LoadConcatenated(ckpt, {attn + "q_proj", attn + "k_proj", attn + "v_proj"}, d, d, true, precision);
+  l.out_proj_ = Linear::Load(ckpt, attn + "out_proj", d, d, true, precision);
+  l.fc1_ = Linear::Load(ckpt, prefix + ".mlp.fc1", d, c.intermediate_size, true, precision);
+  l.fc2_ = Linear::Load(ckpt, prefix + ".mlp.fc2", c.intermediate_size, d, true, precision);
   return l;
+}
+
+std::vector<std::string> TransformerEncoderLayer::WeightNamesHF(const std::string& prefix) {
+  std::vector<std::string> names;
+  for (const char* p : {".self_attn.q_proj", ".self_attn.k_proj", ".self_attn.v_proj", ".self_attn.out_proj", ".mlp.fc1",
+                        ".mlp.fc2"}) {
+    names.push_back(prefix + p + ".weight");
+  }
+  return names;
 }
 
 void TransformerEncoderLayer::Forward(float* hidden, int64_t batch, int64_t seq, bool causal, Workspace& ws) const {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "engine/ops/activation.h"
 #include "layers/layer_norm.h"
@@ -23,8 +24,11 @@ struct EncoderLayerConfig {
 class TransformerEncoderLayer {
  public:
   // Hugging Face names: <prefix>.layer_norm1, .self_attn.{q,k,v,out}_proj, .layer_norm2, .mlp.fc1, .mlp.fc2
+  // The four projections run in `precision`; layer norms, attention and residuals in fp32.
   static TransformerEncoderLayer LoadHF(const io::Checkpoint& ckpt, const std::string& prefix,
-                                        const EncoderLayerConfig& config);
+                                        const EncoderLayerConfig& config, Precision precision = Precision::kFp32);
+  // Names of the weight matrices LoadHF reads ("<prefix>.self_attn.q_proj.weight", ...).
+  static std::vector<std::string> WeightNamesHF(const std::string& prefix);
 
   // hidden: [batch * seq, hidden_size], updated in place.
   void Forward(float* hidden, int64_t batch, int64_t seq, bool causal, Workspace& ws) const;

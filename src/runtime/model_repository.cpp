@@ -73,7 +73,9 @@ std::vector<int64_t> WantedVersions(const io::VersionPolicy& policy, const std::
 }  // namespace
 
 ModelRepository::ModelRepository(RepositoryOptions options, Logger& logger)
-    : options_(std::move(options)), logger_(logger) {}
+    : options_(std::move(options)), logger_(logger) {
+  options_.defaults.logger = &logger_;
+}
 
 ModelRepository::~ModelRepository() { Stop(std::chrono::milliseconds(5000)); }
 
@@ -218,7 +220,13 @@ void ModelRepository::Sync(const std::string& name, bool force_reload) {
         e.model = ServedModel::Load(name, v, dir, config, options_.defaults);
         e.status.state = ModelState::kReady;
         const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-        logger_.Info("model loaded", {{"model", name}, {"version", v}, {"load_ms", ms}});
+        e.status.load_seconds = ms / 1000;
+        const models::ClipModel& clip = e.model->pipeline().model();
+        if (!clip.precision_note().empty()) {
+          logger_.Warning("model precision fell back", {{"model", name}, {"version", v}, {"reason", clip.precision_note()}});
+        }
+        logger_.Info("model loaded", {{"model", name}, {"version", v}, {"load_ms", ms},
+                                      {"precision", PrecisionName(clip.precision())}});
       } catch (const std::exception& e2) {
         e.status.reason = e2.what();
         logger_.Error("model failed to load", {{"model", name}, {"version", v}, {"reason", e2.what()}});
@@ -328,8 +336,7 @@ std::shared_ptr<ServedModel> ModelRepository::Find(const std::string& model, int
 
 bool ModelRepository::IsReady(const std::string& model, int64_t version) const {
   try {
-    Find(model, version);
-    return true;
+    return Find(model, version)->healthy();
   } catch (const Error&) {
     return false;
   }
@@ -350,7 +357,14 @@ std::vector<ModelVersionStatus> ModelRepository::Index() const {
     std::lock_guard<std::mutex> lock(mutex_);
     for (const auto& [name, entry] : models_) {
       known.insert(name);
-      for (const auto& [v, version] : entry.versions) out.push_back(version.status);
+      for (const auto& [v, version] : entry.versions) {
+        out.push_back(version.status);
+        // A version whose breaker is open is loaded but not serving: say so.
+        if (version.model && !version.model->healthy()) {
+          out.back().state = ModelState::kUnavailable;
+          out.back().reason = "circuit breaker open: its executions keep failing";
+        }
+      }
     }
   }
   // In explicit mode a model on disk that was never loaded is listed too, as Triton does.
@@ -367,10 +381,29 @@ bool ModelRepository::AllReady() const {
   std::lock_guard<std::mutex> lock(mutex_);
   for (const auto& [name, entry] : models_) {
     bool any = false;
-    for (const auto& [v, version] : entry.versions) any = any || version.model != nullptr;
+    for (const auto& [v, version] : entry.versions) any = any || (version.model && version.model->healthy());
     if (!any) return false;
   }
   return true;
+}
+
+std::vector<std::shared_ptr<ServedModel>> ModelRepository::Loaded() const {
+  std::vector<std::shared_ptr<ServedModel>> loaded;
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const auto& [name, entry] : models_) {
+    for (const auto& [v, version] : entry.versions) {
+      if (version.model) loaded.push_back(version.model);
+    }
+  }
+  return loaded;
+}
+
+void ModelRepository::Reload(const std::string& model) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!models_.count(model)) throw Error(ErrorCode::kNotFound, "model \"" + model + "\" is not loaded");
+  }
+  Sync(model, true);
 }
 
 }  // namespace mms::runtime

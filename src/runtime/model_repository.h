@@ -34,6 +34,7 @@ struct ModelVersionStatus {
   int64_t version = 0;  // 0 when the model has no loadable version at all
   ModelState state = ModelState::kUnavailable;
   std::string reason;   // why it is unavailable
+  double load_seconds = 0;  // how long loading the copy that serves took; 0 while none does
 };
 
 struct RepositoryOptions {
@@ -64,6 +65,9 @@ class ModelRepository {
   std::vector<ModelVersionStatus> Index() const;
   bool IsReady(const std::string& model, int64_t version = 0) const;
   bool AllReady() const;  // every model has a ready version (what /health reports)
+  // The embedding cache every model shares (null when caching is off): its per-level
+  // counters are process-wide; ServedModel::Stats() has each version's own.
+  std::shared_ptr<EmbeddingCache> cache() const { return options_.defaults.cache; }
 
   // Explicit control (Triton's repository extension). Load (re)reads the model's config
   // and versions from disk; throws Error(kInvalidArgument) with the reason if nothing
@@ -71,6 +75,11 @@ class ModelRepository {
   // version of the model.
   void Load(const std::string& model);
   void Unload(const std::string& model);
+  // Every loaded model version (for health checks).
+  std::vector<std::shared_ptr<ServedModel>> Loaded() const;
+  // Loads a loaded model again from disk, whatever the control mode (the health checker's
+  // recovery). What was serving keeps serving if the reload fails.
+  void Reload(const std::string& model);
   // One scan of the disk as the poll thread does it (tests call it to avoid waiting).
   void Poll();
 

@@ -3,8 +3,11 @@
 #include <omp.h>
 
 #include <cstring>
+#include <filesystem>
 
 #include "base/error.h"
+#include "base/file_util.h"
+#include "base/logger.h"
 #include "models/clip/clip_scoring.h"
 
 namespace mms::runtime {
@@ -37,24 +40,40 @@ BatcherConfig BatcherConfigFrom(const io::ModelConfig& config, const ServingDefa
   return b;
 }
 
-// Collects the futures of one request's items into an Embeddings matrix. Waits for all
-// of them even after a failure, so no item outlives the request that submitted it.
-models::Embeddings Gather(std::vector<std::future<std::vector<float>>>& futures, int64_t dim) {
-  models::Embeddings out;
-  out.count = static_cast<int64_t>(futures.size());
-  out.dim = dim;
-  out.values.resize(out.count * dim);
+// The results of one request's queued items, in order. Waits for all of them even after
+// a failure, so no item outlives the request that submitted it.
+std::vector<std::vector<float>> Gather(std::vector<std::future<std::vector<float>>>& futures) {
+  std::vector<std::vector<float>> out(futures.size());
   std::exception_ptr first_error;
   for (size_t i = 0; i < futures.size(); ++i) {
     try {
-      const std::vector<float> e = futures[i].get();
-      std::memcpy(out.values.data() + i * dim, e.data(), dim * sizeof(float));
+      out[i] = futures[i].get();
     } catch (...) {
       if (!first_error) first_error = std::current_exception();
     }
   }
   if (first_error) std::rethrow_exception(first_error);
   return out;
+}
+
+// `count` rows: cached[offset + i] where the cache had row i, else the next computed one.
+models::Embeddings Assemble(size_t count, std::vector<std::optional<std::vector<float>>>& cached, size_t offset,
+                            const std::vector<std::vector<float>>& computed, int64_t dim) {
+  models::Embeddings out;
+  out.count = static_cast<int64_t>(count);
+  out.dim = dim;
+  out.values.resize(count * dim);
+  size_t next = 0;
+  for (size_t i = 0; i < count; ++i) {
+    const std::vector<float>& e = cached[offset + i] ? *cached[offset + i] : computed.at(next++);
+    if (static_cast<int64_t>(e.size()) != dim) ThrowInternal("an embedding has the wrong size");
+    std::memcpy(out.values.data() + i * dim, e.data(), dim * sizeof(float));
+  }
+  return out;
+}
+
+const char* ImagePipelineName(media::ImagePipeline p) {
+  return p == media::ImagePipeline::kOpenAI ? "openai" : "hf";
 }
 
 }  // namespace
@@ -70,17 +89,30 @@ std::shared_ptr<ServedModel> ServedModel::Load(const std::string& name, int64_t 
   if (m->config_.max_batch_size <= 0) m->config_.max_batch_size = defaults.max_batch_size;
 
   models::ClipOptions clip = defaults.clip;
+  bool cache = true;
   for (const auto& [key, value] : config.parameters) {
-    if (key == "image_pipeline") {
+    if (key == "cache") {
+      if (value != "on" && value != "off") ThrowInvalidModel("parameter cache \"" + value + "\" is not on or off");
+      cache = value == "on";
+    } else if (key == "image_pipeline") {
       clip.image_pipeline = media::ParseImagePipeline(value);
     } else if (key == "precision") {
-      if (value != "fp32") ThrowInvalidModel("parameter precision \"" + value + "\" is not supported (fp32)");
+      if (!ParsePrecision(value, &clip.precision)) {
+        ThrowInvalidModel("parameter precision \"" + value + "\" is not one of fp32, bf16, int8");
+      }
     } else {
-      ThrowInvalidModel("unknown parameter \"" + key + "\" (known: image_pipeline, precision)");
+      ThrowInvalidModel("unknown parameter \"" + key + "\" (known: cache, image_pipeline, precision)");
     }
   }
   m->pipeline_ = models::ClipPipeline::Load(dir, clip);
   m->threads_per_instance_ = clip.threads;
+  if (cache && defaults.cache) {
+    m->cache_ = defaults.cache;
+    // The precision the model really runs in (it may have fallen back to fp32), so that
+    // replicas on different CPUs never share embeddings of different precisions.
+    m->cache_key_ = {name, version, PrecisionName(m->pipeline_->model().precision()),
+                     ImagePipelineName(clip.image_pipeline)};
+  }
 
   const BatcherConfig batcher = BatcherConfigFrom(m->config_, defaults);
   // The image and text batchers run their batches concurrently, so each instance of each
@@ -90,94 +122,209 @@ std::shared_ptr<ServedModel> ServedModel::Load(const std::string& name, int64_t 
     m->text_workspaces_.push_back(std::make_unique<Workspace>());
   }
   const std::string batcher_name = name + ":" + std::to_string(version);
+  m->fault_injection_file_ = defaults.fault_injection_file;
+  Logger* logger = defaults.logger;
+  m->breaker_ = std::make_unique<CircuitBreaker>(
+      defaults.breaker, [logger, name, version](BreakerState from, BreakerState to, const std::string& last_error) {
+        if (!logger) return;
+        logger->Log(to == BreakerState::kOpen ? LogLevel::kError : LogLevel::kWarning, "circuit breaker state changed",
+                    {{"model", name}, {"version", version}, {"from", BreakerStateName(from)},
+                     {"to", BreakerStateName(to)}, {"last_error", last_error}});
+      });
   ServedModel* self = m.get();  // the batchers are owned by the model and stopped before it goes
 
   m->image_batcher_ = std::make_unique<DynamicBatcher<std::vector<float>, Embedding>>(
       batcher_name + " images", batcher, [self](std::vector<std::vector<float>>& batch, int instance) {
-        if (self->threads_per_instance_ > 0) omp_set_num_threads(self->threads_per_instance_);
-        const int64_t n = static_cast<int64_t>(batch.size()), floats = self->pipeline_->image_floats();
-        const int64_t dim = self->embed_dim();
-        std::vector<float> pixels(n * floats);
-        for (int64_t i = 0; i < n; ++i) std::memcpy(pixels.data() + i * floats, batch[i].data(), floats * sizeof(float));
-        std::vector<float> out(n * dim);
-        self->pipeline_->model().EncodeImages(pixels.data(), n, out.data(), *self->image_workspaces_[instance]);
-        std::vector<Embedding> results(n);
-        for (int64_t i = 0; i < n; ++i) results[i].assign(out.begin() + i * dim, out.begin() + (i + 1) * dim);
-        return results;
+        return self->Execute([&] {
+          if (self->threads_per_instance_ > 0) omp_set_num_threads(self->threads_per_instance_);
+          const int64_t n = static_cast<int64_t>(batch.size()), floats = self->pipeline_->image_floats();
+          const int64_t dim = self->embed_dim();
+          std::vector<float> pixels(n * floats);
+          for (int64_t i = 0; i < n; ++i) std::memcpy(pixels.data() + i * floats, batch[i].data(), floats * sizeof(float));
+          std::vector<float> out(n * dim);
+          self->pipeline_->model().EncodeImages(pixels.data(), n, out.data(), *self->image_workspaces_[instance]);
+          std::vector<Embedding> results(n);
+          for (int64_t i = 0; i < n; ++i) results[i].assign(out.begin() + i * dim, out.begin() + (i + 1) * dim);
+          return results;
+        });
       });
   m->text_batcher_ = std::make_unique<DynamicBatcher<std::vector<int32_t>, Embedding>>(
       batcher_name + " texts", batcher, [self](std::vector<std::vector<int32_t>>& batch, int instance) {
-        if (self->threads_per_instance_ > 0) omp_set_num_threads(self->threads_per_instance_);
-        const int64_t n = static_cast<int64_t>(batch.size()), dim = self->embed_dim();
-        std::vector<float> out(n * dim);
-        self->pipeline_->model().EncodeTexts(batch, out.data(), *self->text_workspaces_[instance]);
-        std::vector<Embedding> results(n);
-        for (int64_t i = 0; i < n; ++i) results[i].assign(out.begin() + i * dim, out.begin() + (i + 1) * dim);
-        return results;
+        return self->Execute([&] {
+          if (self->threads_per_instance_ > 0) omp_set_num_threads(self->threads_per_instance_);
+          const int64_t n = static_cast<int64_t>(batch.size()), dim = self->embed_dim();
+          std::vector<float> out(n * dim);
+          self->pipeline_->model().EncodeTexts(batch, out.data(), *self->text_workspaces_[instance]);
+          std::vector<Embedding> results(n);
+          for (int64_t i = 0; i < n; ++i) results[i].assign(out.begin() + i * dim, out.begin() + (i + 1) * dim);
+          return results;
+        });
       });
   return m;
 }
 
 ServedModel::~ServedModel() { Shutdown(std::chrono::milliseconds(30000)); }
 
+std::vector<ServedModel::Embedding> ServedModel::Execute(const std::function<std::vector<Embedding>()>& run) {
+  try {
+    if (!fault_injection_file_.empty() && !poisoned_) {
+      std::error_code ec;
+      if (std::filesystem::exists(fault_injection_file_, ec) &&
+          ReadFileBytes(fault_injection_file_).find(name_) != std::string::npos) {
+        poisoned_ = true;
+      }
+    }
+    if (poisoned_) ThrowInternal("injected fault: this loaded instance of \"" + name_ + "\" is broken until reloaded");
+    auto results = run();
+    breaker_->RecordSuccess();
+    return results;
+  } catch (const std::exception& e) {
+    breaker_->RecordFailure(e.what());
+    throw;
+  }
+}
+
+bool ServedModel::Probe(std::string* error) {
+  try {
+    auto futures = text_batcher_->SubmitMany({pipeline_->Tokenize("health check")}, std::nullopt);
+    for (auto& f : futures) f.get();
+    return true;
+  } catch (const std::exception& e) {
+    if (error) *error = e.what();
+    return false;
+  }
+}
+
 void ServedModel::Shutdown(std::chrono::milliseconds deadline) {
   if (image_batcher_) image_batcher_->Shutdown(deadline);
   if (text_batcher_) text_batcher_->Shutdown(deadline);
 }
 
-void ServedModel::RecordRequest(bool ok, Clock::time_point start, uint64_t input_ns, uint64_t output_ns) {
+void ServedModel::RecordRequest(bool ok, Clock::time_point start, uint64_t input_ns, uint64_t output_ns,
+                                bool computed) {
   const uint64_t total = NanosSince(start);
   std::lock_guard<std::mutex> lock(stats_mutex_);
   DurationStat& s = ok ? success_ : fail_;
   ++s.count;
   s.ns += total;
-  if (ok) {
+  if (ok) last_inference_ms_ = NowMillisSinceEpoch();
+  if (ok && computed) {
     ++compute_input_.count;
     compute_input_.ns += input_ns;
     ++compute_output_.count;
     compute_output_.ns += output_ns;
-    last_inference_ms_ = NowMillisSinceEpoch();
   }
+}
+
+void ServedModel::RecordCacheLookup(const EmbeddingCache::Lookup& found, size_t items) {
+  const size_t memory_misses = items - found.memory_hits;
+  if (cache_->has_memory()) {
+    memory_hits_.fetch_add(found.memory_hits, std::memory_order_relaxed);
+    memory_misses_.fetch_add(memory_misses, std::memory_order_relaxed);
+  }
+  if (cache_->has_shared()) {
+    redis_hits_.fetch_add(found.shared_hits, std::memory_order_relaxed);
+    redis_misses_.fetch_add(memory_misses - found.shared_hits, std::memory_order_relaxed);
+  }
+}
+
+ServedModel::ItemsOutcome ServedModel::EmbedItems(const std::vector<std::string_view>& encoded_images,
+                                                  const std::vector<std::string>& texts,
+                                                  std::optional<std::chrono::microseconds> timeout,
+                                                  Clock::time_point start, JointResult& r) {
+  ItemsOutcome out;
+  const int64_t dim = embed_dim();
+  const size_t n_images = encoded_images.size(), n_texts = texts.size();
+  std::vector<std::vector<int32_t>> ids;
+  ids.reserve(n_texts);
+  for (const auto& t : texts) ids.push_back(pipeline_->Tokenize(t));
+
+  // Images are keyed by their encoded bytes, so a hit skips decoding too; texts by their
+  // token ids. One lookup for both halves (one Redis round trip).
+  std::vector<CacheDigest> keys;
+  std::vector<std::optional<Embedding>> cached(n_images + n_texts);
+  if (cache_ && n_images + n_texts > 0) {
+    const auto lookup_start = Clock::now();
+    keys.reserve(n_images + n_texts);
+    for (auto bytes : encoded_images) keys.push_back(ImageCacheKey(cache_key_, bytes));
+    for (const auto& t : ids) keys.push_back(TextCacheKey(cache_key_, t));
+    EmbeddingCache::Lookup found = cache_->GetMany(keys, static_cast<size_t>(dim));
+    RecordCacheLookup(found, keys.size());
+    cached = std::move(found.values);
+    out.cache_used = true;
+    out.cache_ns = NanosSince(lookup_start);
+  }
+
+  // Preprocess what the cache lacked on this thread, then queue both halves before
+  // waiting on either, so the image and text batches of one request can run back to back.
+  std::vector<size_t> image_misses, text_misses;
+  std::vector<std::vector<float>> pixels;
+  for (size_t i = 0; i < n_images; ++i) {
+    if (cached[i]) continue;
+    image_misses.push_back(i);
+    pixels.push_back(pipeline_->PreprocessImage(encoded_images[i]));
+  }
+  std::vector<std::vector<int32_t>> missing_ids;
+  for (size_t t = 0; t < n_texts; ++t) {
+    if (cached[n_images + t]) continue;
+    text_misses.push_back(t);
+    missing_ids.push_back(std::move(ids[t]));
+  }
+  out.input_ns = NanosSince(start);
+  out.computed = !image_misses.empty() || !text_misses.empty();
+
+  std::vector<std::future<Embedding>> image_futures, text_futures;
+  if (!pixels.empty()) image_futures = image_batcher_->SubmitMany(std::move(pixels), timeout);
+  if (!missing_ids.empty()) {
+    try {
+      text_futures = text_batcher_->SubmitMany(std::move(missing_ids), timeout);
+    } catch (...) {
+      for (auto& f : image_futures) f.wait();
+      throw;
+    }
+  }
+  std::vector<Embedding> image_computed, text_computed;
+  std::exception_ptr error;
+  try {
+    image_computed = Gather(image_futures);
+  } catch (...) {
+    error = std::current_exception();
+  }
+  try {
+    text_computed = Gather(text_futures);
+  } catch (...) {
+    if (!error) error = std::current_exception();
+  }
+  if (error) std::rethrow_exception(error);
+  r.images = Assemble(n_images, cached, 0, image_computed, dim);
+  r.texts = Assemble(n_texts, cached, n_images, text_computed, dim);
+
+  if (cache_ && out.computed) {
+    const auto store_start = Clock::now();
+    std::vector<CacheDigest> new_keys;
+    std::vector<std::span<const float>> values;
+    for (size_t j = 0; j < image_misses.size(); ++j) {
+      new_keys.push_back(keys[image_misses[j]]);
+      values.emplace_back(image_computed[j]);
+    }
+    for (size_t j = 0; j < text_misses.size(); ++j) {
+      new_keys.push_back(keys[n_images + text_misses[j]]);
+      values.emplace_back(text_computed[j]);
+    }
+    cache_->PutMany(new_keys, values);
+    out.cache_ns += NanosSince(store_start);
+  }
+  return out;
 }
 
 ServedModel::JointResult ServedModel::EmbedBoth(const std::vector<std::string_view>& encoded_images,
                                                 const std::vector<std::string>& texts,
                                                 std::optional<std::chrono::microseconds> timeout) {
   const auto start = Clock::now();
+  breaker_->Admit("model \"" + name_ + "\" version " + std::to_string(version_));
   try {
-    // Preprocess on this thread, then queue both halves before waiting on either, so the
-    // image and text batches of one request can run back to back.
-    std::vector<std::vector<float>> pixels;
-    pixels.reserve(encoded_images.size());
-    for (auto bytes : encoded_images) pixels.push_back(pipeline_->PreprocessImage(bytes));
-    std::vector<std::vector<int32_t>> ids;
-    ids.reserve(texts.size());
-    for (const auto& t : texts) ids.push_back(pipeline_->Tokenize(t));
-    const uint64_t input_ns = NanosSince(start);
-
-    std::vector<std::future<Embedding>> image_futures, text_futures;
-    if (!pixels.empty()) image_futures = image_batcher_->SubmitMany(std::move(pixels), timeout);
-    if (!ids.empty()) {
-      try {
-        text_futures = text_batcher_->SubmitMany(std::move(ids), timeout);
-      } catch (...) {
-        for (auto& f : image_futures) f.wait();
-        throw;
-      }
-    }
     JointResult r;
-    std::exception_ptr error;
-    try {
-      r.images = Gather(image_futures, embed_dim());
-    } catch (...) {
-      error = std::current_exception();
-    }
-    try {
-      r.texts = Gather(text_futures, embed_dim());
-    } catch (...) {
-      if (!error) error = std::current_exception();
-    }
-    if (error) std::rethrow_exception(error);
+    const ItemsOutcome items = EmbedItems(encoded_images, texts, timeout, start, r);
 
     const auto output_start = Clock::now();
     if (r.images.count > 0 && r.texts.count > 0) {
@@ -187,7 +334,13 @@ ServedModel::JointResult ServedModel::EmbedBoth(const std::vector<std::string_vi
         r.probs.push_back(models::Softmax(r.logits.back()));
       }
     }
-    RecordRequest(true, start, input_ns, NanosSince(output_start));
+    RecordRequest(true, start, items.input_ns, NanosSince(output_start), items.computed);
+    if (items.cache_used) {
+      std::lock_guard<std::mutex> lock(stats_mutex_);
+      DurationStat& c = items.computed ? cache_miss_ : cache_hit_;
+      ++c.count;
+      c.ns += items.cache_ns;
+    }
     return r;
   } catch (...) {
     RecordRequest(false, start, 0, 0);
@@ -223,7 +376,11 @@ ModelStats ServedModel::Stats() const {
     s.fail = fail_;
     s.compute_input = compute_input_;
     s.compute_output = compute_output_;
+    s.cache_hit = cache_hit_;
+    s.cache_miss = cache_miss_;
   }
+  s.cache_items = {memory_hits_.load(std::memory_order_relaxed), memory_misses_.load(std::memory_order_relaxed),
+                   redis_hits_.load(std::memory_order_relaxed), redis_misses_.load(std::memory_order_relaxed)};
   s.last_inference_ms = last_inference_ms_;
   std::map<int, DurationStat> by_size;
   for (const BatcherStats& b : {image_batcher_->Stats(), text_batcher_->Stats()}) {

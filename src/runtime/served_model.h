@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -16,7 +17,13 @@
 
 #include "io/model_config.h"
 #include "models/clip/clip_pipeline.h"
+#include "runtime/circuit_breaker.h"
 #include "runtime/dynamic_batcher.h"
+#include "runtime/embedding_cache.h"
+
+namespace mms {
+class Logger;
+}
 
 namespace mms::runtime {
 
@@ -26,11 +33,27 @@ struct ServingDefaults {
   int max_batch_size = 32;       // used when config.pbtxt gives none (or there is none)
   std::chrono::microseconds max_queue_delay{2000};
   bool dynamic_batching = true;  // without config.pbtxt; a config.pbtxt decides for itself
+  // Shared by every model; null = no caching. config.pbtxt's parameter "cache" = "off"
+  // opts a model out.
+  std::shared_ptr<EmbeddingCache> cache;
+  BreakerOptions breaker;        // per model version
+  // Tests only: while this file exists and names the model, the model's executions fail
+  // and the loaded instance stays broken (as after memory corruption) until reloaded.
+  std::string fault_injection_file;
+  Logger* logger = nullptr;  // breaker state changes are logged here
 };
 
 struct DurationStat {
   uint64_t count = 0;
   uint64_t ns = 0;
+};
+
+// Items (images, texts) looked up in the embedding cache, by level. What misses the
+// memory level is looked up in Redis: redis_hits + redis_misses = memory_misses when
+// both levels are on.
+struct CacheItemStats {
+  uint64_t memory_hits = 0, memory_misses = 0;
+  uint64_t redis_hits = 0, redis_misses = 0;
 };
 
 struct BatchSizeStat {
@@ -44,6 +67,11 @@ struct ModelStats {
   uint64_t inference_count = 0;    // items inferred (a batch of 8 counts 8)
   uint64_t execution_count = 0;    // batches executed
   DurationStat success, fail, queue, compute_input, compute_infer, compute_output;
+  // Triton's cache_hit / cache_miss: requests answered wholly from the embedding cache
+  // (they run no batch, so inference_count and execution_count stay put), and requests
+  // that looked up the cache and computed something; ns = time spent in the cache.
+  DurationStat cache_hit, cache_miss;
+  CacheItemStats cache_items;
   std::vector<BatchSizeStat> batch_stats;
   size_t queue_length = 0;
 };
@@ -82,13 +110,36 @@ class ServedModel {
                         std::optional<std::chrono::microseconds> timeout = {});
 
   ModelStats Stats() const;
+  bool caching() const { return cache_ != nullptr; }
+
+  // A tiny inference straight to the text batcher (no cache, past the breaker: it is how
+  // a health check finds out whether an open breaker may close). Never throws.
+  bool Probe(std::string* error);
+  BreakerState breaker_state() const { return breaker_->state(); }
+  // Whether requests are accepted now: the breaker is not open.
+  bool healthy() const { return breaker_->state() != BreakerState::kOpen; }
   // Stops accepting work and finishes what is queued, up to `deadline`.
   void Shutdown(std::chrono::milliseconds deadline);
 
  private:
   ServedModel() = default;
   using Embedding = std::vector<float>;
-  void RecordRequest(bool ok, std::chrono::steady_clock::time_point start, uint64_t input_ns, uint64_t output_ns);
+  // computed = false: the request was answered from the cache, no compute_* statistics.
+  void RecordRequest(bool ok, std::chrono::steady_clock::time_point start, uint64_t input_ns, uint64_t output_ns,
+                     bool computed = true);
+  // How the embeddings of one request's items were found.
+  struct ItemsOutcome {
+    uint64_t input_ns = 0;  // tokenizing, cache lookup, preprocessing what the cache lacked
+    uint64_t cache_ns = 0;  // looking up and storing
+    bool cache_used = false;
+    bool computed = false;  // some item went to the encoders
+  };
+  // Fills r.images and r.texts: from the cache where it has them, from the encoders for
+  // the rest (which are then stored in the cache).
+  ItemsOutcome EmbedItems(const std::vector<std::string_view>& encoded_images, const std::vector<std::string>& texts,
+                          std::optional<std::chrono::microseconds> timeout, std::chrono::steady_clock::time_point start,
+                          JointResult& r);
+  void RecordCacheLookup(const EmbeddingCache::Lookup& found, size_t items);
 
   std::string name_, dir_;
   int64_t version_ = 0;
@@ -97,11 +148,20 @@ class ServedModel {
   std::vector<std::unique_ptr<Workspace>> image_workspaces_;  // one per instance
   std::vector<std::unique_ptr<Workspace>> text_workspaces_;   // one per instance
   int threads_per_instance_ = 0;
+  // Runs one batch: the injected fault check, then `run`, reporting the outcome to the breaker.
+  std::vector<Embedding> Execute(const std::function<std::vector<Embedding>()>& run);
+  std::unique_ptr<CircuitBreaker> breaker_;
+  std::string fault_injection_file_;
+  std::atomic<bool> poisoned_{false};
   std::unique_ptr<DynamicBatcher<std::vector<float>, Embedding>> image_batcher_;
   std::unique_ptr<DynamicBatcher<std::vector<int32_t>, Embedding>> text_batcher_;
 
+  std::shared_ptr<EmbeddingCache> cache_;  // null: not caching
+  CacheKeyContext cache_key_;
+  std::atomic<uint64_t> memory_hits_{0}, memory_misses_{0}, redis_hits_{0}, redis_misses_{0};
+
   mutable std::mutex stats_mutex_;
-  DurationStat success_, fail_, compute_input_, compute_output_;
+  DurationStat success_, fail_, compute_input_, compute_output_, cache_hit_, cache_miss_;
   std::atomic<uint64_t> last_inference_ms_{0};
 };
 

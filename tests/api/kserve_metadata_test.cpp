@@ -80,6 +80,8 @@ TEST(KServeMetadata, StatsFollowTritonsStatisticsExtension) {
   s.compute_input = {4, 40};
   s.compute_infer = {3, 300};
   s.compute_output = {4, 4};
+  s.cache_hit = {2, 20};
+  s.cache_miss = {3, 30};
   s.batch_stats = {{1, {1, 100}}, {8, {2, 200}}};
   const json j = ModelStatsJson("clip", 2, s);
   EXPECT_EQ(j["name"], "clip");
@@ -94,6 +96,8 @@ TEST(KServeMetadata, StatsFollowTritonsStatisticsExtension) {
   EXPECT_EQ(is["compute_input"], json({{"count", 4}, {"ns", 40}}));
   EXPECT_EQ(is["compute_infer"], json({{"count", 3}, {"ns", 300}}));
   EXPECT_EQ(is["compute_output"], json({{"count", 4}, {"ns", 4}}));
+  EXPECT_EQ(is["cache_hit"], json({{"count", 2}, {"ns", 20}}));
+  EXPECT_EQ(is["cache_miss"], json({{"count", 3}, {"ns", 30}}));
   EXPECT_EQ(j["batch_stats"], json::parse(R"([{"batch_size":1,"compute_infer":{"count":1,"ns":100}},
                                               {"batch_size":8,"compute_infer":{"count":2,"ns":200}}])"));
   EXPECT_EQ(ModelStatsJson("m", 1, {})["batch_stats"], json::array());

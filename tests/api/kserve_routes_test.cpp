@@ -69,7 +69,7 @@ class KServeRoutesTest : public ::testing::Test {
     server_options.host = "127.0.0.1";
     server_options.port = UnusedPort();
     port_ = server_options.port;
-    server_ = std::make_unique<HttpServer>(server_options, *repository_, logger_);
+    server_ = std::make_unique<HttpServer>(server_options, *repository_, logger_, metrics_);
     thread_ = std::thread([this] { server_->Run(); });
     httplib::Client client("127.0.0.1", port_);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
@@ -92,6 +92,7 @@ class KServeRoutesTest : public ::testing::Test {
   }
 
   Logger logger_{LogLevel::kError};
+  runtime::Metrics metrics_;
   std::string root_;
   int port_ = 0;
   std::unique_ptr<runtime::ModelRepository> repository_;

@@ -149,6 +149,18 @@ TEST(OpenAICodec, MalformedBodies) {
   ExpectError(Body(nullptr), ErrorCode::kInvalidArgument, "\"input\"");
 }
 
+// Error messages are logged; a syntax error must not quote the texts (or image data) around it.
+TEST(OpenAICodec, MalformedJsonMessageDoesNotQuoteTheInput) {
+  const std::string body = "{\"model\":\"clip\",\"input\":\"my private caption\x01\"}";
+  try {
+    ParseEmbeddingsRequest(body, {});
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("not valid JSON (error at byte"), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()).find("private"), std::string::npos) << e.what();
+  }
+}
+
 TEST(OpenAICodec, BadInputShapes) {
   ExpectError(Body(42), ErrorCode::kInvalidArgument, "input must be");
   ExpectError(Body(json{{"type", "text"}, {"text", "x"}}), ErrorCode::kInvalidArgument, "input must be");

@@ -345,7 +345,9 @@ class KServeApiTest : public ::testing::Test {
     repo_ = new TempRepository();
     repo_->AddModel("clip_all", {1, 2}, kClipAllConfig);
     repo_->AddModel("clip_plain", {1, 2});
-    server_ = new ServerProcess({"--threads", "1", "--max-batch-size", "16"}, repo_->root());
+    // The statistics tests count batches: without the embedding cache, every request
+    // runs its items (redis_cache_test covers the cache).
+    server_ = new ServerProcess({"--threads", "1", "--max-batch-size", "16", "--cache-bytes", "0"}, repo_->root());
   }
   static void TearDownTestSuite() {
     delete server_;
@@ -907,7 +909,10 @@ TEST(KServePollModeTest, ChangesOnDiskUnderLoadFailNoRequest) {
   TempRepository repo;
   repo.AddModel("clip_poll", {1, 2}, "version_policy: { all {} }\nmax_batch_size: 8\n");
   repo.AddModel("clip_latest", {1});
-  ServerProcess server({"--threads", "1", "--model-control-mode", "poll", "--repository-poll-secs", "1"}, repo.root());
+  // No embedding cache: the clients' identical requests must reach the versions that change.
+  ServerProcess server({"--threads", "1", "--model-control-mode", "poll", "--repository-poll-secs", "1",
+                        "--cache-bytes", "0"},
+                       repo.root());
   const int port = server.port();
   const auto served_version = [port](const std::string& model) {
     auto res = Infer(port, "/v2/models/" + model, {{"inputs", {TextInput({"a cup of coffee"})}}});

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -91,11 +92,13 @@ ServerProcess::ServerProcess(std::vector<std::string> extra_args, const std::str
                                    "--host", "127.0.0.1", "--port", std::to_string(port_)};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   pid_ = Spawn(args, "/dev/null", log_path_);
+  // An HTTPS server does not answer the plain client: its log line says when it listens.
+  const bool tls = std::find(args.begin(), args.end(), "--tls-cert") != args.end();
   httplib::Client client("127.0.0.1", port_);
   client.set_connection_timeout(0, 200000);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (std::chrono::steady_clock::now() < deadline) {
-    if (auto res = client.Get("/health")) return;
+    if (tls ? Log().find("\"message\":\"listening\"") != std::string::npos : static_cast<bool>(client.Get("/health"))) return;
     int status;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;

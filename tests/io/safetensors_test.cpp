@@ -60,6 +60,32 @@ TEST_F(SafetensorsTest, RoundTripAndConversion) {
   EXPECT_EQ(hf.data<float>()[1], -2.0f);
 }
 
+// Int8 weights as `mmserve quantize` writes them: "<name>" I8 with per-row scales in
+// "<name>_scale" F32.
+TEST_F(SafetensorsTest, Int8TensorsWithScales) {
+  Tensor q = Tensor::Empty({2, 3}, DType::kI8);
+  const int8_t values[] = {1, -2, 127, -127, 0, 64};
+  std::memcpy(q.raw(), values, sizeof(values));
+  Tensor scales = Filled({2}, 0.5f);  // 0.5, 1.5
+  Tensor odd = Tensor::Empty({2, 3}, DType::kI8);
+  std::memcpy(odd.raw(), values, sizeof(values));
+  Tensor bad_scale = Filled({3}, 1.0f);
+  WriteSafetensors(Path("model.safetensors"),
+                   {{"w", &q}, {"w_scale", &scales}, {"no_scale", &odd}, {"bad", &odd}, {"bad_scale", &bad_scale}});
+  const Checkpoint ckpt = Checkpoint::Open(dir_.string());
+  EXPECT_TRUE(ckpt.IsInt8("w"));
+  EXPECT_FALSE(ckpt.IsInt8("w_scale"));
+  const Int8Tensor t = ckpt.Int8("w", {2, 3});
+  EXPECT_EQ(std::memcmp(t.values.raw(), values, sizeof(values)), 0);
+  EXPECT_EQ(t.scales.data<float>()[1], 1.5f);
+  const Tensor f = ckpt.Float32("w", {2, 3});  // dequantized, row by row
+  const float expected[] = {0.5f, -1.0f, 63.5f, -190.5f, 0.0f, 96.0f};
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(f.data<float>()[i], expected[i]) << i;
+  ExpectInvalidModel([&] { ckpt.Float32("no_scale", {2, 3}); }, {"no_scale_scale", "missing"});
+  ExpectInvalidModel([&] { ckpt.Int8("bad", {2, 3}); }, {"bad_scale", "F32 [2]"});
+  ExpectInvalidModel([&] { ckpt.Int8("w_scale", {2}); }, {"w_scale", "expected I8"});
+}
+
 TEST_F(SafetensorsTest, Float16Conversion) {
   EXPECT_EQ(HalfToFloat(0x3c00), 1.0f);
   EXPECT_EQ(HalfToFloat(0xc000), -2.0f);

@@ -1,27 +1,11 @@
 #include "engine/ops/matmul.h"
 
 #include <oneapi/dnnl/dnnl.hpp>
-#include <vector>
 
 #include "engine/onednn_context.h"
+#include "engine/ops/onednn_matmul_common.h"
 
 namespace mms::ops {
-
-namespace {
-
-dnnl::algorithm EltwiseFor(Activation act, float* alpha) {
-  *alpha = 0.0f;
-  switch (act) {
-    case Activation::kGelu: return dnnl::algorithm::eltwise_gelu_erf;
-    case Activation::kGeluTanh: return dnnl::algorithm::eltwise_gelu_tanh;
-    case Activation::kQuickGelu: *alpha = 1.702f; return dnnl::algorithm::eltwise_swish;  // x·σ(1.702x)
-    case Activation::kRelu: return dnnl::algorithm::eltwise_relu;
-    case Activation::kNone: break;
-  }
-  return dnnl::algorithm::undef;
-}
-
-}  // namespace
 
 void MatMul(const float* a, const float* b, const float* bias, float* c, int64_t m, int64_t n, int64_t k,
             Epilogue epilogue) {
@@ -35,12 +19,7 @@ void MatMul(const float* a, const float* b, const float* bias, float* c, int64_t
   dnnl::memory::desc bias_md({1, n}, dt::f32, tag::ab);
 
   dnnl::post_ops post_ops;
-  if (epilogue.activation != Activation::kNone) {
-    float alpha;
-    const dnnl::algorithm alg = EltwiseFor(epilogue.activation, &alpha);
-    post_ops.append_eltwise(1.0f, alg, alpha, 0.0f);
-  }
-  if (epilogue.accumulate) post_ops.append_sum(1.0f);
+  detail::AppendEpilogue(post_ops, epilogue);
   dnnl::primitive_attr attr;
   attr.set_post_ops(post_ops);
 
@@ -55,9 +34,7 @@ void MatMul(const float* a, const float* b, const float* bias, float* c, int64_t
   dnnl::memory c_mem(c_md, engine, c);
   std::unordered_map<int, dnnl::memory> args = {{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, b_mem}, {DNNL_ARG_DST, c_mem}};
   if (bias) args.emplace(DNNL_ARG_BIAS, dnnl::memory(bias_md, engine, const_cast<float*>(bias)));
-  dnnl::stream stream(engine);
-  primitive.execute(stream, args);
-  stream.wait();
+  detail::Execute(primitive, args);
 }
 
 namespace reference {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/precision.h"
 #include "layers/layer_norm.h"
 #include "layers/linear.h"
 #include "layers/transformer_encoder_layer.h"
@@ -17,12 +18,19 @@ namespace mms::models {
 
 class ClipModel {
  public:
-  static std::unique_ptr<ClipModel> Load(const std::string& checkpoint_dir);
+  // The encoder layers' matrix products run in `precision` (see clip_model.cpp for which
+  // others do); where this CPU has no fast kernel for it, in fp32 (precision_note says so).
+  static std::unique_ptr<ClipModel> Load(const std::string& checkpoint_dir, Precision precision = Precision::kFp32);
+  // The weight matrices an int8 model runs in int8: what `mmserve quantize` stores as I8.
+  static std::vector<std::string> Int8WeightNames(const ClipConfig& config);
 
   const ClipConfig& config() const { return config_; }
   int64_t embed_dim() const { return config_.projection_dim; }
   // exp(logit_scale): the temperature applied to cosine similarities.
   float logit_scale() const { return logit_scale_; }
+  // The precision the model runs in, and why it is not the one asked for (empty if it is).
+  Precision precision() const { return precision_; }
+  const std::string& precision_note() const { return precision_note_; }
 
   // pixels: [n, 3, image_size, image_size], normalized. out: [n, projection_dim], not normalized.
   void EncodeImages(const float* pixels, int64_t n, float* out, Workspace& ws) const;
@@ -35,6 +43,8 @@ class ClipModel {
 
   ClipConfig config_;
   float logit_scale_ = 1.0f;
+  Precision precision_ = Precision::kFp32;
+  std::string precision_note_;
 
   // Vision tower.
   layers::Linear patch_embedding_;  // [3·p·p, hidden] over unfolded patches, no bias

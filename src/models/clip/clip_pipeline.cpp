@@ -11,7 +11,7 @@ namespace mms::models {
 std::unique_ptr<ClipPipeline> ClipPipeline::Load(const std::string& dir, const ClipOptions& options) {
   std::unique_ptr<ClipPipeline> p(new ClipPipeline());
   p->options_ = options;
-  p->model_ = ClipModel::Load(dir);
+  p->model_ = ClipModel::Load(dir, options.precision);
   p->tokenizer_ = std::make_unique<text::ClipTokenizer>(text::ClipTokenizer::FromDirectory(dir));
   p->preprocess_ = media::PreprocessConfig::FromFile(dir + "/preprocessor_config.json");
   const auto& v = p->model_->config().vision;

@@ -20,6 +20,7 @@ struct ClipOptions {
   media::ImagePipeline image_pipeline = media::ImagePipeline::kHuggingFace;
   media::DecodeLimits decode_limits;
   int threads = 0;  // cores one forward pass uses; 0 = OpenMP's default (all)
+  Precision precision = Precision::kFp32;  // of the encoders' matrix products
 };
 
 // Row-major [count, dim] float32 embeddings.

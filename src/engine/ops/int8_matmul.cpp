@@ -1,0 +1,194 @@
+#include "engine/ops/int8_matmul.h"
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "engine/onednn_context.h"
+#include "engine/ops/onednn_matmul_common.h"
+#include "engine/ops/quantize.h"
+
+namespace mms::ops {
+
+namespace {
+
+using tag = dnnl::memory::format_tag;
+using dt = dnnl::memory::data_type;
+
+constexpr int64_t kPackRows = 256;  // see bf16_matmul.cpp: the layout does not depend on it
+
+// How the per-call scales reach oneDNN. The activation scale changes every call, so it
+// cannot be a scale baked into the primitive (each value would be a new JIT compile).
+enum class Variant {
+  // float output, then post-ops: × (activation scale · weight scale)[N], + bias[N],
+  // activation, + c. Runs on oneDNN's brgemm kernels (AMX, AVX512-VNNI), which take no
+  // runtime output scales in 2.6 (those send the call to the slower gemm kernel).
+  kBinaryPostOps,
+  // Runtime output scales [N] with the bias folded in as bias / scale (oneDNN 2.6 adds the
+  // bias before scaling), then activation or + c. For CPUs without brgemm int8 (AVX2),
+  // whose gemm-based kernel takes runtime scales, but binary post-ops followed by a sum
+  // only in its reference form.
+  kRuntimeScales,
+};
+
+enum Scratch { kQuantizedA, kScales, kScaledBias };
+
+class Int8MatMul final : public PackedMatMul {
+ public:
+  Int8MatMul(const int8_t* q, const float* scales, int64_t n, int64_t k, int32_t max_code)
+      : PackedMatMul(k, n), scales_(scales, scales + n), max_code_(max_code) {
+    const dnnl::memory::desc any({k, n}, dt::s8, tag::any);
+    // The first variant with JIT kernels on this CPU for the epilogues the layers use; if
+    // neither has them, the first that oneDNN takes at all (reference loops: slow, correct).
+    dnnl::matmul::primitive_desc pd, fallback;
+    Variant fallback_variant = Variant::kBinaryPostOps;
+    bool found = false, have_fallback = false;
+    for (Variant v : {Variant::kBinaryPostOps, Variant::kRuntimeScales}) {
+      variant_ = v;
+      try {
+        auto candidate = Describe(kPackRows, any, true, {});
+        bool fast = !detail::IsReferenceImpl(candidate);
+        for (Epilogue e : {Epilogue{Activation::kQuickGelu, false}, Epilogue{Activation::kNone, true}}) {
+          fast = fast && !detail::IsReferenceImpl(Describe(kPackRows, any, true, e));
+        }
+        if (fast) {
+          pd = candidate;
+          found = true;
+          break;
+        }
+        if (!have_fallback) {
+          fallback = candidate;
+          fallback_variant = v;
+          have_fallback = true;
+        }
+      } catch (const dnnl::error&) {
+      }
+    }
+    if (!found) {
+      if (!have_fallback) {
+        ThrowInternal("int8 matmul [" + std::to_string(k) + "x" + std::to_string(n) + "]: oneDNN has no kernel for it");
+      }
+      pd = fallback;
+      variant_ = fallback_variant;
+    }
+    // [n, k] row-major is the [k, n] matrix in "ba" order. Packing also computes the
+    // column sums that the activations' zero point needs.
+    weights_.Pack(dnnl::memory({{k, n}, dt::s8, tag::ba}, CpuEngine(), const_cast<int8_t*>(q)), pd.weights_desc());
+  }
+
+  Precision precision() const override { return Precision::kInt8; }
+
+  void Run(const float* a, const float* bias, float* c, int64_t m, Epilogue epilogue) const override {
+    const dnnl::engine& engine = CpuEngine();
+    auto* qa = static_cast<uint8_t*>(detail::ThreadScratch(kQuantizedA, m * k()));
+    U8Params a_params = QuantizeU8(a, m * k(), qa, max_code_);
+    auto* scale = static_cast<float*>(detail::ThreadScratch(kScales, n() * sizeof(float)));
+    for (int64_t j = 0; j < n(); ++j) scale[j] = a_params.scale * scales_[j];
+
+    const auto [pd, weights] = Select(m, bias != nullptr, epilogue);
+    const dnnl::memory::desc vector_md({1, n()}, dt::f32, tag::ab);
+    std::unordered_map<int, dnnl::memory> args = {
+        {DNNL_ARG_SRC, dnnl::memory(pd.src_desc(), engine, qa)},
+        {DNNL_ARG_WEIGHTS, weights},
+        {DNNL_ARG_DST, dnnl::memory(pd.dst_desc(), engine, c)},
+        {DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC, dnnl::memory({{1}, dt::s32, tag::a}, engine, &a_params.zero_point)}};
+    if (variant_ == Variant::kBinaryPostOps) {
+      args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, dnnl::memory(vector_md, engine, scale));
+      if (bias) {
+        args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(1) | DNNL_ARG_SRC_1,
+                     dnnl::memory(vector_md, engine, const_cast<float*>(bias)));
+      }
+    } else {
+      args.emplace(DNNL_ARG_ATTR_OUTPUT_SCALES, dnnl::memory({{n()}, dt::f32, tag::a}, engine, scale));
+      if (bias) {
+        auto* scaled_bias = static_cast<float*>(detail::ThreadScratch(kScaledBias, n() * sizeof(float)));
+        for (int64_t j = 0; j < n(); ++j) scaled_bias[j] = bias[j] / scale[j];
+        args.emplace(DNNL_ARG_BIAS, dnnl::memory(vector_md, engine, scaled_bias));
+      }
+    }
+    detail::Execute(dnnl::matmul(pd), args);  // oneDNN's primitive cache makes this a lookup
+  }
+
+  std::string KernelName(int64_t m, Epilogue epilogue) const override {
+    return Select(m, true, epilogue).pd.impl_info_str();
+  }
+
+ private:
+  dnnl::matmul::primitive_desc Describe(int64_t m, const dnnl::memory::desc& weights, bool bias,
+                                        Epilogue epilogue) const {
+    const dnnl::memory::desc a_md({m, k()}, dt::u8, tag::ab), c_md({m, n()}, dt::f32, tag::ab);
+    const dnnl::memory::desc vector_md({1, n()}, dt::f32, tag::ab);
+    dnnl::post_ops post_ops;
+    dnnl::primitive_attr attr;
+    // The zero point changes per call: oneDNN subtracts zero_point · Σk w[k, n], with the
+    // sums computed once when the weights are packed.
+    attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
+    if (variant_ == Variant::kBinaryPostOps) {
+      post_ops.append_binary(dnnl::algorithm::binary_mul, vector_md);
+      if (bias) post_ops.append_binary(dnnl::algorithm::binary_add, vector_md);
+    } else {
+      attr.set_output_scales(1 << 1, {DNNL_RUNTIME_F32_VAL});
+    }
+    detail::AppendEpilogue(post_ops, epilogue);
+    attr.set_post_ops(post_ops);
+    const bool bias_input = bias && variant_ == Variant::kRuntimeScales;
+    const auto desc = bias_input ? dnnl::matmul::desc(a_md, weights, vector_md, c_md)
+                                 : dnnl::matmul::desc(a_md, weights, c_md);
+    return dnnl::matmul::primitive_desc(desc, attr, CpuEngine());
+  }
+
+  detail::PackedWeights::Selected Select(int64_t m, bool bias, Epilogue epilogue) const {
+    return weights_.Select([&](const dnnl::memory::desc& weights) { return Describe(m, weights, bias, epilogue); },
+                           "int8 matmul [" + std::to_string(m) + "x" + std::to_string(k()) + "]·[" +
+                               std::to_string(k()) + "x" + std::to_string(n()) + "]");
+  }
+
+  std::vector<float> scales_;
+  int32_t max_code_;
+  Variant variant_ = Variant::kBinaryPostOps;
+  detail::PackedWeights weights_;
+};
+
+}  // namespace
+
+std::unique_ptr<PackedMatMul> PackInt8(const int8_t* q, const float* scales, int64_t n, int64_t k) {
+  return std::make_unique<Int8MatMul>(q, scales, n, k, Int8ActivationMaxCode());
+}
+
+int32_t Int8ActivationMaxCode() {
+  static const int32_t max_code = [] {
+    // Rows of 1.0 quantize to code 255 (range [0, 1]: scale 1/255, zero point 0); weights
+    // of 127 with scale 1. Exact sums give 127 · k; saturated pairs give about half.
+    constexpr int64_t m = 64, k = 64, n = 16;
+    const std::vector<int8_t> q(n * k, 127);
+    const std::vector<float> scales(n, 1.0f), a(m * k, 1.0f);
+    std::vector<float> c(m * n);
+    Int8MatMul(q.data(), scales.data(), n, k, 255).Run(a.data(), nullptr, c.data(), m, {});
+    const float exact = 127.0f * k;
+    return std::abs(c[0] - exact) <= 1e-3f * exact ? 255 : 127;
+  }();
+  return max_code;
+}
+
+namespace reference {
+
+void MatMulInt8(const float* a, const int8_t* q, const float* scales, const float* bias, float* c, int64_t m, int64_t n,
+                int64_t k, Epilogue epilogue, int32_t max_code) {
+  std::vector<uint8_t> qa(m * k);
+  const U8Params a_params = reference::QuantizeU8(a, m * k, qa.data(), max_code);
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      int64_t acc = 0;
+      for (int64_t p = 0; p < k; ++p) acc += (static_cast<int32_t>(qa[i * k + p]) - a_params.zero_point) * q[j * k + p];
+      float v = static_cast<float>(acc) * (a_params.scale * scales[j]);
+      if (bias) v += bias[j];
+      v = ActivationValue(epilogue.activation, v);
+      c[i * n + j] = epilogue.accumulate ? c[i * n + j] + v : v;
+    }
+  }
+}
+
+}  // namespace reference
+
+}  // namespace mms::ops

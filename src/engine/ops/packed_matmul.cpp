@@ -1,0 +1,58 @@
+#include "engine/ops/packed_matmul.h"
+
+#include <vector>
+
+#include "engine/ops/bf16_matmul.h"
+#include "engine/ops/int8_matmul.h"
+
+namespace mms::ops {
+
+namespace {
+
+// Packs a small product and asks which kernel oneDNN would run it with: the dispatch
+// that serving will see, including ONEDNN_MAX_CPU_ISA.
+bool Probe(Precision precision) {
+  constexpr int64_t kN = 64, kK = 64;
+  try {
+    std::unique_ptr<PackedMatMul> product;
+    if (precision == Precision::kBf16) {
+      const std::vector<uint16_t> w(kN * kK, 0x3f80);  // 1.0
+      product = PackBf16(w.data(), kN, kK);
+    } else {
+      const std::vector<int8_t> q(kN * kK, 1);
+      const std::vector<float> scales(kN, 1.0f);
+      product = PackInt8(q.data(), scales.data(), kN, kK);
+    }
+    return product->KernelName(kN, {Activation::kQuickGelu, false}).rfind("ref", 0) != 0;
+  } catch (const std::exception&) {
+    return false;  // no kernel at all (oneDNN refuses bf16 below AVX-512)
+  }
+}
+
+}  // namespace
+
+bool MatMulAccelerated(Precision precision) {
+  switch (precision) {
+    case Precision::kFp32: return true;
+    case Precision::kBf16: {
+      static const bool bf16 = Probe(Precision::kBf16);
+      return bf16;
+    }
+    case Precision::kInt8: {
+      static const bool int8 = Probe(Precision::kInt8);
+      return int8;
+    }
+  }
+  return false;
+}
+
+Precision RunnablePrecision(Precision requested, std::string* why) {
+  why->clear();
+  if (MatMulAccelerated(requested)) return requested;
+  *why = std::string(PrecisionName(requested)) +
+         " matrix products have no fast kernel on this CPU (oneDNN would run its reference loops; bf16 needs "
+         "AVX512-BF16 or AMX), so the model runs in fp32";
+  return Precision::kFp32;
+}
+
+}  // namespace mms::ops

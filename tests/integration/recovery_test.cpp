@@ -1,0 +1,93 @@
+// Circuit breaker and health-check recovery on the real server. A test-only fault file
+// breaks the loaded instance (as memory corruption would: it stays broken once hit):
+// requests fail, the breaker opens (fast 503s, readiness false, index says why), the
+// health checker's probes keep failing and reload the model from the repository, and the
+// fresh instance serves again.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "process.h"
+
+namespace mms::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// A new text each time, so that no embedding cache can answer without running the model.
+int Embed(httplib::Client& c) {
+  static int counter = 0;
+  const std::string body = R"({"model":"clip","input":"a photo of cat number )" + std::to_string(++counter) + R"("})";
+  auto res = c.Post("/v1/embeddings", body, "application/json");
+  return res ? res->status : -1;
+}
+
+template <typename Condition>
+bool WaitFor(Condition condition, std::chrono::seconds deadline = std::chrono::seconds(60)) {
+  const auto end = std::chrono::steady_clock::now() + deadline;
+  while (std::chrono::steady_clock::now() < end) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+TEST(RecoveryTest, BreakerOpensAndHealthCheckReloadsTheModel) {
+  const fs::path fault = fs::temp_directory_path() / ("mms_fault_" + std::to_string(::getpid()));
+  fs::remove(fault);
+  // No embedding cache: the repeated request must reach the broken model, not its cached answer.
+  ServerProcess server({"--threads", "1", "--circuit-breaker-failures", "3", "--circuit-breaker-cooldown-secs", "30",
+                        "--health-check-secs", "0.5", "--health-check-failures", "2", "--fault-injection-file",
+                        fault.string(), "--cache-bytes", "0"});
+  httplib::Client c("127.0.0.1", server.port());
+  ASSERT_EQ(Embed(c), 200);
+
+  std::ofstream(fault) << "clip\n";
+  // Executions fail (500) until the breaker opens after 3 in a row; then 503 at once.
+  int failures = 0;
+  ASSERT_TRUE(WaitFor([&] {
+    const int status = Embed(c);
+    failures += status == 500;
+    return status == 503;
+  }));
+  EXPECT_GE(failures, 1);
+  auto res = c.Post("/v1/embeddings", R"({"model":"clip","input":"x"})", "application/json");
+  EXPECT_EQ(res->status, 503);
+  EXPECT_NE(res->body.find("circuit breaker"), std::string::npos) << res->body;
+  EXPECT_EQ(c.Get("/v2/models/clip/ready")->status, 400);
+  EXPECT_EQ(c.Get("/v2/health/ready")->status, 400);
+  auto index = json::parse(c.Post("/v2/repository/index", "", "application/json")->body);
+  ASSERT_FALSE(index.empty());
+  EXPECT_EQ(index[0]["state"], "UNAVAILABLE");
+  EXPECT_NE(index[0]["reason"].get<std::string>().find("circuit breaker"), std::string::npos);
+
+  // The fault is gone from the disk, but the loaded instance stays broken: only a reload
+  // by the health checker (its probes keep failing) brings the model back.
+  fs::remove(fault);
+  ASSERT_TRUE(WaitFor([&] { return c.Get("/v2/models/clip/ready")->status == 200; })) << server.Log();
+  EXPECT_EQ(Embed(c), 200);
+  EXPECT_EQ(c.Get("/v2/health/ready")->status, 200);
+  const std::string log = server.Log();
+  EXPECT_NE(log.find("\"to\":\"open\""), std::string::npos);
+  EXPECT_NE(log.find("reloading the model after repeated health check failures"), std::string::npos);
+  EXPECT_NE(log.find("\"message\":\"model loaded\""), std::string::npos);
+}
+
+TEST(RecoveryTest, HealthyModelIsNeverReloaded) {
+  ServerProcess server({"--threads", "1", "--health-check-secs", "0.2"});
+  httplib::Client c("127.0.0.1", server.port());
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  EXPECT_EQ(Embed(c), 200);
+  EXPECT_EQ(server.Log().find("health check failed"), std::string::npos);
+  EXPECT_EQ(server.Log().find("reloading"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mms::testing
