@@ -29,11 +29,12 @@ struct Options {
   std::string model = "clip";
   std::string image_path;
   std::string texts_json = R"(["a photo of a cat","a photo of a dog"])";
+  int distinct = 0;  // > 0: request i's last text gets " #(i mod distinct)", so that caches see repeats
 };
 
 [[noreturn]] void Usage(const std::string& why) {
   std::fprintf(stderr, "mmserve-loadgen: %s\nusage: mmserve-loadgen --image F [--host H] [--port P] [--clients N] "
-                       "[--requests M] [--texts JSON] [--mode predict|kserve] [--model NAME]\n", why.c_str());
+                       "[--requests M] [--texts JSON] [--mode predict|kserve] [--model NAME] [--distinct K]\n", why.c_str());
   std::exit(2);
 }
 
@@ -51,6 +52,7 @@ Options Parse(int argc, char** argv) {
     else if (flag == "--model") o.model = v;
     else if (flag == "--image") o.image_path = v;
     else if (flag == "--texts") o.texts_json = v;
+    else if (flag == "--distinct") o.distinct = std::stoi(v);
     else Usage("unknown option " + flag);
   }
   if (o.image_path.empty()) Usage("--image is required");
@@ -107,16 +109,20 @@ int main(int argc, char** argv) {
       client.set_read_timeout(300, 0);
       std::vector<double> mine;
       std::map<int, int> my_statuses;
-      while (next.fetch_add(1) < o.requests) {
+      for (int i; (i = next.fetch_add(1)) < o.requests;) {
+        std::vector<std::string> my_texts = texts;
+        if (o.distinct > 0 && !my_texts.empty()) my_texts.back() += " #" + std::to_string(i % o.distinct);
         const auto t0 = std::chrono::steady_clock::now();
         httplib::Result res = [&] {
           if (o.mode == "predict") {
             httplib::MultipartFormDataItems items = {{"image", image, "image", "application/octet-stream"},
-                                                     {"texts", o.texts_json, "", ""}};
+                                                     {"texts", nlohmann::json(my_texts).dump(), "", ""}};
             return client.Post("/predict", items);
           }
-          httplib::Headers headers = {{"Inference-Header-Content-Length", std::to_string(header_len)}};
-          return client.Post(("/v2/models/" + o.model + "/infer").c_str(), headers, kserve_body, "application/octet-stream");
+          size_t my_header_len = header_len;
+          const std::string body = o.distinct > 0 ? KServeBinaryBody(image, my_texts, &my_header_len) : kserve_body;
+          httplib::Headers headers = {{"Inference-Header-Content-Length", std::to_string(my_header_len)}};
+          return client.Post(("/v2/models/" + o.model + "/infer").c_str(), headers, body, "application/octet-stream");
         }();
         mine.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
         ++my_statuses[res ? res->status : -1];

@@ -17,6 +17,8 @@ PACKAGES=(
   prometheus-cpp-dev prometheus
   # the Redis cache level: the client library, and the server the cache tests run
   libhiredis-dev redis-server
+  # the scale-out test puts nginx in front of several replicas
+  nginx
   # tests
   libgtest-dev libgmock-dev
 )
