@@ -2,7 +2,8 @@
 # Dynamic batching under concurrent load: 32 clients each posting single images to
 # /predict on a ViT-B/32-shaped model (random weights), with batching on and then off,
 # against the same server binary. Prints both load reports, the batch sizes the server
-# executed (from the KServe statistics endpoint) and the throughput ratio.
+# executed (from the KServe statistics endpoint) and the throughput ratio. The embedding
+# cache is off: every request must reach the model for the comparison to mean anything.
 #
 #   bench/batching_bench.sh            (knobs: CLIENTS=32 REQUESTS=256 THREADS=2 PORT=18123)
 set -euo pipefail
@@ -26,7 +27,7 @@ stop_server() { if [ -n "$SERVER_PID" ]; then kill -TERM "$SERVER_PID" 2>/dev/nu
 trap stop_server EXIT
 
 run_case() {  # $1 = on|off
-  "$BUILD/mmserve" serve --model-repository $REPO --host 127.0.0.1 --port $PORT --threads $THREADS \
+  "$BUILD/mmserve" serve --model-repository $REPO --host 127.0.0.1 --port $PORT --threads $THREADS --cache-bytes 0 \
     --dynamic-batching "$1" --max-batch-size 32 --max-queue-delay-us 5000 --log-level warning 2>$OUT/batching-server-$1.log &
   SERVER_PID=$!
   local ready=0

@@ -12,10 +12,12 @@
 #include <vector>
 
 #include "engine/dtype.h"
+#include "engine/onednn_context.h"
 #include "engine/ops/bf16_convert.h"
 #include "engine/ops/bf16_matmul.h"
 #include "engine/ops/int8_matmul.h"
 #include "engine/ops/matmul.h"
+#include "engine/ops/onednn_matmul_common.h"
 #include "engine/ops/packed_matmul.h"
 #include "engine/ops/quantize.h"
 
@@ -277,6 +279,50 @@ TEST(PackedMatMulTest, ConcurrentCallsAgree) {
   }
   for (auto& th : threads) th.join();
   for (int t = 0; t < kThreads; ++t) EXPECT_EQ(mismatches[t], 0) << "thread " << t;
+}
+
+// A call whose kernel refuses the layout packed at load gets the weights repacked into
+// the layout it asks for, once, with the extras (here the zero point's column sums).
+TEST(PackedWeightsTest, RepacksOnceForAKernelThatRefusesTheLoadLayout) {
+  using tag = dnnl::memory::format_tag;
+  using dt = dnnl::memory::data_type;
+  const dnnl::engine& engine = CpuEngine();
+  const int64_t m = 5, k = 64, n = 48;
+  std::vector<int8_t> q(n * k);  // [n, k]
+  std::mt19937 rng(3);
+  for (auto& v : q) v = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
+  std::vector<uint8_t> a(m * k);  // codes the kernel sums exactly on this CPU
+  for (auto& v : a) v = static_cast<uint8_t>(rng() % (Int8ActivationMaxCode() + 1));
+  int32_t zero_point = 37;
+  auto describe_any = [&](const dnnl::memory::desc& weights) {
+    dnnl::primitive_attr attr;
+    attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
+    const dnnl::memory::desc a_md({m, k}, dt::u8, tag::ab), c_md({m, n}, dt::s32, tag::ab);
+    return dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, weights, c_md), attr, engine);
+  };
+  // Packed plain ("ab") at load; the kernel below refuses that and anything but `any`.
+  detail::PackedWeights weights;
+  weights.Pack(dnnl::memory({{k, n}, dt::s8, tag::ba}, engine, q.data()), dnnl::memory::desc({k, n}, dt::s8, tag::ab));
+  auto refusing = [&](const dnnl::memory::desc& w) {
+    if (w == dnnl::memory::desc({k, n}, dt::s8, tag::ab)) throw dnnl::error(dnnl_unimplemented, "refused for the test");
+    return describe_any(w);
+  };
+  const auto first = weights.Select(refusing, "int8", m);
+  const auto second = weights.Select(refusing, "int8", m);
+  EXPECT_EQ(first.weights.get_data_handle(), second.weights.get_data_handle()) << "repacked once, then reused";
+  std::vector<int32_t> c(m * n);
+  detail::Execute(dnnl::matmul(first.pd), {{DNNL_ARG_SRC, dnnl::memory(first.pd.src_desc(), engine, a.data())},
+                                           {DNNL_ARG_WEIGHTS, first.weights},
+                                           {DNNL_ARG_DST, dnnl::memory(first.pd.dst_desc(), engine, c.data())},
+                                           {DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC,
+                                            dnnl::memory({{1}, dt::s32, tag::a}, engine, &zero_point)}});
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      int64_t want = 0;
+      for (int64_t p = 0; p < k; ++p) want += (a[i * k + p] - zero_point) * q[j * k + p];
+      ASSERT_EQ(c[i * n + j], want) << i << "," << j;
+    }
+  }
 }
 
 TEST(PackedMatMulTest, Fp32IsAlwaysAccelerated) { EXPECT_TRUE(MatMulAccelerated(Precision::kFp32)); }

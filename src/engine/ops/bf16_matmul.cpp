@@ -61,8 +61,7 @@ class Bf16MatMul final : public PackedMatMul {
 
   detail::PackedWeights::Selected Select(int64_t m, bool bias, Epilogue epilogue) const {
     return weights_.Select([&](const dnnl::memory::desc& weights) { return Describe(m, weights, bias, epilogue); },
-                           "bf16 matmul [" + std::to_string(m) + "x" + std::to_string(k()) + "]·[" +
-                               std::to_string(k()) + "x" + std::to_string(n()) + "]");
+                           "bf16", m);
   }
 
   detail::PackedWeights weights_;

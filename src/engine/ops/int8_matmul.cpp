@@ -16,7 +16,7 @@ namespace {
 using tag = dnnl::memory::format_tag;
 using dt = dnnl::memory::data_type;
 
-constexpr int64_t kPackRows = 256;  // see bf16_matmul.cpp: the layout does not depend on it
+constexpr int64_t kPackRows = 256;  // the row count the weights are laid out for (see bf16_matmul.cpp)
 
 // How the per-call scales reach oneDNN. The activation scale changes every call, so it
 // cannot be a scale baked into the primitive (each value would be a new JIT compile).
@@ -103,6 +103,8 @@ class Int8MatMul final : public PackedMatMul {
       args.emplace(DNNL_ARG_ATTR_OUTPUT_SCALES, dnnl::memory({{n()}, dt::f32, tag::a}, engine, scale));
       if (bias) {
         auto* scaled_bias = static_cast<float*>(detail::ThreadScratch(kScaledBias, n() * sizeof(float)));
+        // scale is at least the weights' step times the activations' (range / 255), far
+        // from the float underflow that would make this overflow.
         for (int64_t j = 0; j < n(); ++j) scaled_bias[j] = bias[j] / scale[j];
         args.emplace(DNNL_ARG_BIAS, dnnl::memory(vector_md, engine, scaled_bias));
       }
@@ -140,8 +142,7 @@ class Int8MatMul final : public PackedMatMul {
 
   detail::PackedWeights::Selected Select(int64_t m, bool bias, Epilogue epilogue) const {
     return weights_.Select([&](const dnnl::memory::desc& weights) { return Describe(m, weights, bias, epilogue); },
-                           "int8 matmul [" + std::to_string(m) + "x" + std::to_string(k()) + "]·[" +
-                               std::to_string(k()) + "x" + std::to_string(n()) + "]");
+                           "int8", m);
   }
 
   std::vector<float> scales_;

@@ -91,7 +91,7 @@ dnnl::memory PackedWeights::Repacked(const dnnl::memory::desc& layout) const {
   return packed;
 }
 
-PackedWeights::Selected PackedWeights::Select(const Describe& describe, const std::string& what) const {
+PackedWeights::Selected PackedWeights::Select(const Describe& describe, const char* precision, int64_t m) const {
   Selected primary;
   bool have_primary = false;
   try {
@@ -112,7 +112,9 @@ PackedWeights::Selected PackedWeights::Select(const Describe& describe, const st
   } catch (const dnnl::error&) {
   }
   if (have_primary) return primary;  // no JIT kernel on this CPU: oneDNN's reference loops
-  ThrowInternal(what + ": oneDNN has no kernel for it on this CPU");
+  const auto dims = plain_md_.dims();
+  ThrowInternal(std::string(precision) + " matmul [" + std::to_string(m) + "x" + std::to_string(dims[0]) + "]·[" +
+                std::to_string(dims[0]) + "x" + std::to_string(dims[1]) + "]: oneDNN has no kernel for it on this CPU");
 }
 
 }  // namespace mms::ops::detail

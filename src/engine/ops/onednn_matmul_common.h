@@ -46,10 +46,10 @@ class PackedWeights {
     dnnl::matmul::primitive_desc pd;
     dnnl::memory weights;
   };
-  // The primitive for one call and the weights in its layout: the load-time layout when a
-  // JIT kernel takes it, else the layout oneDNN prefers for this call. `what` names the
-  // product in errors.
-  Selected Select(const Describe& describe, const std::string& what) const;
+  // The primitive for a call with m rows and the weights in its layout: the load-time
+  // layout when a JIT kernel takes it, else the layout oneDNN prefers for this call.
+  // `precision` ("bf16", "int8") names the product in errors.
+  Selected Select(const Describe& describe, const char* precision, int64_t m) const;
 
  private:
   dnnl::memory Repacked(const dnnl::memory::desc& layout) const;

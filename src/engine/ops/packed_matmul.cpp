@@ -1,5 +1,7 @@
 #include "engine/ops/packed_matmul.h"
 
+#include <oneapi/dnnl/dnnl.hpp>
+
 #include <vector>
 
 #include "engine/ops/bf16_matmul.h"
@@ -29,13 +31,21 @@ bool Probe(Precision precision) {
   }
 }
 
+// oneDNN's ISA levels are nested bit sets: AVX512-BF16 and AMX both hold this one's bits.
+bool NativeBf16() {
+  const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+  return (isa & dnnl_cpu_isa_avx512_core_bf16) == dnnl_cpu_isa_avx512_core_bf16;
+}
+
 }  // namespace
 
 bool MatMulAccelerated(Precision precision) {
   switch (precision) {
     case Precision::kFp32: return true;
     case Precision::kBf16: {
-      static const bool bf16 = Probe(Precision::kBf16);
+      // Below AVX512-BF16, oneDNN emulates bf16 on AVX-512 (measured 3x slower than fp32 on
+      // a ViT-B/32) or runs its reference loops: not worth running.
+      static const bool bf16 = NativeBf16() && Probe(Precision::kBf16);
       return bf16;
     }
     case Precision::kInt8: {
@@ -50,8 +60,8 @@ Precision RunnablePrecision(Precision requested, std::string* why) {
   why->clear();
   if (MatMulAccelerated(requested)) return requested;
   *why = std::string(PrecisionName(requested)) +
-         " matrix products have no fast kernel on this CPU (oneDNN would run its reference loops; bf16 needs "
-         "AVX512-BF16 or AMX), so the model runs in fp32";
+         " matrix products have no fast kernel on this CPU (bf16 needs AVX512-BF16 or AMX; oneDNN would emulate it "
+         "or run its reference loops, slower than fp32), so the model runs in fp32";
   return Precision::kFp32;
 }
 

@@ -34,9 +34,10 @@ class PackedMatMul {
   int64_t k_, n_;
 };
 
-// Whether oneDNN runs this precision on this CPU with a JIT kernel rather than its
-// reference loops: bf16 needs AVX512-BF16 or AMX (not there with ONEDNN_MAX_CPU_ISA=AVX2
-// or on older CPUs); int8 runs on AVX2 and up. fp32 is always true. Probed once.
+// Whether oneDNN runs this precision on this CPU with a kernel worth running: a JIT
+// kernel, not its reference loops, and for bf16 native bf16 instructions (AVX512-BF16 or
+// AMX; not there with ONEDNN_MAX_CPU_ISA=AVX2 or on older CPUs, where oneDNN emulates it).
+// int8 runs on AVX2 and up. fp32 is always true. Probed once.
 bool MatMulAccelerated(Precision precision);
 
 // The precision to load a model in when `requested` is asked for: `requested` where it is
