@@ -5,7 +5,7 @@
 # executed (from the KServe statistics endpoint) and the throughput ratio. The embedding
 # cache is off: every request must reach the model for the comparison to mean anything.
 #
-#   bench/batching_bench.sh            (knobs: CLIENTS=32 REQUESTS=256 THREADS=2 PORT=18123)
+#   bench/batching_bench.sh   (knobs: CLIENTS=32 REQUESTS=256 THREADS=2 PORT=18123 PRECISION=fp32)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -27,7 +27,7 @@ stop_server() { if [ -n "$SERVER_PID" ]; then kill -TERM "$SERVER_PID" 2>/dev/nu
 trap stop_server EXIT
 
 run_case() {  # $1 = on|off
-  "$BUILD/mmserve" serve --model-repository $REPO --host 127.0.0.1 --port $PORT --threads $THREADS --cache-bytes 0 \
+  "$BUILD/mmserve" serve --model-repository $REPO --host 127.0.0.1 --port $PORT --threads $THREADS --cache-bytes 0 --precision "${PRECISION:-fp32}" \
     --dynamic-batching "$1" --max-batch-size 32 --max-queue-delay-us 5000 --log-level warning 2>$OUT/batching-server-$1.log &
   SERVER_PID=$!
   local ready=0
