@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "engine/cpu_features.h"
 #include "engine/dtype.h"
 
 // GCC 12's AVX-512 intrinsics warn about their own _mm512_undefined_* placeholders
@@ -50,9 +51,7 @@ void ConvertScalar(const float* x, uint16_t* y, int64_t n) {
 using Kernel = void (*)(const float*, uint16_t*, int64_t);
 
 Kernel SelectKernel() {
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")) {
-    return ConvertAvx512;
-  }
+  if (CpuHasAvx512()) return ConvertAvx512;
   return ConvertScalar;
 }
 

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "engine/cpu_features.h"
+
 // GCC 12's AVX-512 intrinsics warn about their own _mm512_undefined_* placeholders
 // where they are inlined (GCC bug 105593, fixed in 13); the warning is about the header.
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -88,7 +90,7 @@ struct Kernels {
 };
 
 Kernels SelectKernels() {
-  if (__builtin_cpu_supports("avx512f")) return {RangeAvx512, QuantizeU8Avx512};
+  if (CpuHasAvx512()) return {RangeAvx512, QuantizeU8Avx512};
   return {RangeScalar, QuantizeU8Scalar};
 }
 
