@@ -9,5 +9,6 @@ int EmbedCommand(int argc, char** argv);
 int PredictCommand(int argc, char** argv);
 int BenchCommand(int argc, char** argv);
 int QuantizeCommand(int argc, char** argv);
+int PullCommand(int argc, char** argv);  // pull_command.cpp: a checkpoint from a Hugging Face hub
 
 }  // namespace mms::cli

@@ -22,6 +22,9 @@ const char kUsage[] =
     "  bench     --model DIR --encoder image|text [--batch N]... [--text short|77] [--min-time S] [--threads N]\n"
     "            [--precision fp32|bf16|int8]\n"
     "  quantize  --model DIR --out NEW_DIR [--precision int8]\n"
+    "  pull      REPO_ID --model-repository DIR [--hf-endpoint URL] [--name NAME] [--version N]\n"
+    "            [--revision REV] [--include PATTERN]... [--retries N]\n"
+    "            (the hub's address from --hf-endpoint or HF_ENDPOINT; a token from HF_TOKEN)\n"
     "\n"
     "A model DIR is a Hugging Face checkpoint folder (config.json, model.safetensors, vocab.json,\n"
     "merges.txt, preprocessor_config.json).\n";
@@ -41,6 +44,7 @@ int main(int argc, char** argv) {
     if (command == "predict") return mms::cli::PredictCommand(argc, argv);
     if (command == "bench") return mms::cli::BenchCommand(argc, argv);
     if (command == "quantize") return mms::cli::QuantizeCommand(argc, argv);
+    if (command == "pull") return mms::cli::PullCommand(argc, argv);
     std::fprintf(stderr, "mmserve: unknown command \"%s\"\n\n%s", command.c_str(), kUsage);
     return 2;
   } catch (const mms::Error& e) {
