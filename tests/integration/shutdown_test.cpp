@@ -9,6 +9,7 @@
 
 #include "base/file_util.h"
 #include "process.h"
+#include "prometheus_text.h"
 #include "test_support.h"
 
 namespace mms::testing {
@@ -16,7 +17,8 @@ namespace {
 
 TEST(ShutdownTest, SigtermFinishesAcceptedRequests) {
   // A long batching delay keeps requests waiting in the queue when the signal arrives.
-  ServerProcess server({"--threads", "1", "--max-queue-delay-us", "2000000", "--max-batch-size", "64"});
+  ServerProcess server({"--threads", "1", "--max-queue-delay-us", "2000000", "--max-batch-size", "64",
+                        "--cache-bytes", "0"});
   const std::string image = ReadFileBytes(SourcePath("tests/data/clip-reference/images/coffee.png"));
   constexpr int kClients = 12;
   std::atomic<int> ok{0}, answered{0}, sending{0};
@@ -37,10 +39,21 @@ TEST(ShutdownTest, SigtermFinishesAcceptedRequests) {
       }
     });
   }
-  // Every client is about to send; give them time to connect and be queued (the 2 s
-  // batching delay keeps them there), even on a loaded machine.
-  while (sending < kClients) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // Signal only once the server has taken in all of them (the 2 s batching delay keeps
+  // them queued): its in-flight gauge counts them, plus the /metrics request asking. A
+  // fixed sleep was not enough on a loaded CI machine, where a client could still be
+  // connecting.
+  httplib::Client probe("127.0.0.1", server.port());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  double inflight = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (auto res = probe.Get("/metrics")) {
+      inflight = PromValue(ParsePromSamples(res->body), "mmserve_inflight_requests").value_or(0);
+      if (inflight >= kClients + 1) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_GE(inflight, kClients + 1) << "not every client reached the server";
   EXPECT_EQ(server.SignalAndWait(SIGTERM), 0);
   for (auto& t : clients) t.join();
   EXPECT_EQ(answered, kClients);
