@@ -21,6 +21,8 @@ PACKAGES=(
   nginx
   # tests
   libgtest-dev libgmock-dev
+  # the deployment files' test (tests/deploy/validate_manifests.py)
+  python3-yaml yamllint
 )
 # Peers for the benchmarks only (bench/): PyTorch and numpy from Debian, with OpenBLAS
 # so that PyTorch's fp32 matrix products do not fall back to the reference BLAS; onnx to
