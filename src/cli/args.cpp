@@ -2,7 +2,10 @@
 
 #include <cstdlib>
 
+#include <nlohmann/json.hpp>
+
 #include "base/error.h"
+#include "base/file_util.h"
 
 namespace mms::cli {
 
@@ -126,6 +129,39 @@ void Args::ReadEnvironment(const std::string& prefix, const std::set<std::string
   }
   // First, so that a later Get() of the same flag would still prefer the command line.
   ordered_.insert(ordered_.begin(), from_env.begin(), from_env.end());
+}
+
+void Args::ReadConfigFile(const std::string& path) {
+  nlohmann::json config;
+  try {
+    config = nlohmann::json::parse(ReadFileBytes(path));
+  } catch (const nlohmann::json::parse_error& e) {
+    ThrowInvalidArgument(path + ": not valid JSON (error at byte " + std::to_string(e.byte) + ")");
+  }
+  if (!config.is_object()) ThrowInvalidArgument(path + ": must hold a JSON object of flag names and values");
+  std::vector<std::pair<std::string, std::string>> from_file;
+  for (const auto& [flag, value] : config.items()) {
+    const std::string where = path + ": \"" + flag + "\"";
+    if (flag == "config") ThrowInvalidArgument(where + ": a config file cannot name another");
+    const bool is_switch = switch_flags_.count(flag) > 0;
+    if (!is_switch && !value_flags_.count(flag)) ThrowInvalidArgument(where + " is not a flag of this command");
+    if (Has(flag)) continue;  // the command line and the environment win
+    auto scalar = [&](const nlohmann::json& v) -> std::string {
+      if (v.is_string()) return v.get<std::string>();
+      if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
+      if (v.is_number()) return std::to_string(v.get<double>());
+      ThrowInvalidArgument(where + " must be a string or a number");
+    };
+    if (is_switch) {
+      if (!value.is_boolean()) ThrowInvalidArgument(where + " must be true or false");
+      if (value.get<bool>()) from_file.emplace_back(flag, "true");
+    } else if (value.is_array()) {
+      for (const auto& item : value) from_file.emplace_back(flag, scalar(item));
+    } else {
+      from_file.emplace_back(flag, scalar(value));
+    }
+  }
+  ordered_.insert(ordered_.begin(), from_file.begin(), from_file.end());
 }
 
 }  // namespace mms::cli

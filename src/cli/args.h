@@ -29,6 +29,10 @@ class Args {
   // comma-separated values.
   void ReadEnvironment(const std::string& prefix, const std::set<std::string>& list_flags = {});
   static std::string EnvironmentName(const std::string& prefix, const std::string& flag);
+  // Fills in flags neither the command line nor the environment gave from a JSON object
+  // file: {"redis-url": "redis://cache:6379/0", "rate-limit": 5, "protect-health": true,
+  // "load-model": ["a", "b"]}. Unknown keys and wrong types are errors naming the file.
+  void ReadConfigFile(const std::string& path);
   // Every (flag, value) pair in command-line order.
   const std::vector<std::pair<std::string, std::string>>& ordered() const { return ordered_; }
 

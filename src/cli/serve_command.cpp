@@ -32,6 +32,10 @@ runtime::RepositoryOptions RepositoryOptionsFrom(const Args& args, const api::In
   o.defaults.clip.threads = args.GetInt("threads", 0);
   o.defaults.clip.precision = PrecisionFlag(args);  // config.pbtxt's parameter "precision" overrides it
   o.defaults.clip.decode_limits.max_bytes = limits.max_image_bytes;
+  // Decompression bombs: a small file can declare a huge image; refused before decoding.
+  o.defaults.clip.decode_limits.max_pixels =
+      static_cast<uint64_t>(args.GetDouble("max-image-pixels", static_cast<double>(o.defaults.clip.decode_limits.max_pixels)));
+  if (o.defaults.clip.decode_limits.max_pixels < 1) ThrowInvalidArgument("--max-image-pixels must be at least 1");
   o.defaults.max_batch_size = args.GetInt("max-batch-size", o.defaults.max_batch_size);
   o.defaults.max_queue_delay = std::chrono::microseconds(args.GetInt("max-queue-delay-us", 2000));
   const std::string batching = args.Get("dynamic-batching", "on");
@@ -78,7 +82,7 @@ api::ServerOptions ServerOptionsFrom(const Args& args) {
 int ServeCommand(int argc, char** argv) {
   Args args(argc, argv, 2,
                   {"model-repository", "host", "port", "threads", "http-threads", "image-pipeline", "default-model",
-                   "log-level", "log-format", "max-image-bytes", "max-text-chars", "max-texts", "max-body-bytes",
+                   "log-level", "log-format", "config", "max-image-bytes", "max-image-pixels", "max-text-chars", "max-texts", "max-body-bytes",
                    "model-control-mode", "repository-poll-secs", "load-model", "exit-timeout-secs", "max-batch-size",
                    "max-queue-delay-us", "dynamic-batching", "cache-bytes", "redis-url", "cache-ttl-secs",
                    "redis-timeout-ms", "api-keys-file", "jwt-secret-file", "jwt-issuer",
@@ -87,6 +91,7 @@ int ServeCommand(int argc, char** argv) {
                    "tls-cert", "tls-key", "precision"},
                   {"protect-health"});
   args.ReadEnvironment("MMSERVE_", {"load-model"});  // containers configure by environment
+  if (args.Has("config")) args.ReadConfigFile(args.Get("config"));
   Logger logger(ParseLogLevel(args.Get("log-level", "info")), ParseLogFormat(args.Get("log-format", "json")));
   const api::ServerOptions server_options = ServerOptionsFrom(args);
   runtime::RepositoryOptions repo_options = RepositoryOptionsFrom(args, server_options.limits);

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "base/file_util.h"
 #include "process.h"
 #include "test_support.h"
 
@@ -40,6 +41,31 @@ TEST(EnvConfigTest, FlagsFromEnvironmentAndCommandLineWins) {
   auto res = c.Post("/v1/embeddings", h, R"({"model":"clip","input":["a","b"]})", "application/json");
   EXPECT_EQ(res->status, 200) << res->body;
   fs::remove(keys);
+}
+
+TEST(EnvConfigTest, ConfigFileFillsWhatFlagsAndEnvironmentLeaveOut) {
+  const fs::path dir = fs::temp_directory_path() / ("mms_config_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "keys") << "file-key-0123456789abcdef client\n";
+  // 100 pixels at most: a decompression-bomb limit every test image exceeds.
+  std::ofstream(dir / "config.json") << R"({"api-keys-file": ")" << (dir / "keys").string()
+                                     << R"(", "max-image-pixels": 100, "max-texts": 1, "protect-health": false})";
+  ServerProcess server({"--threads", "1", "--config", (dir / "config.json").string(), "--max-texts", "5"});
+  httplib::Client c("127.0.0.1", server.port());
+  EXPECT_EQ(c.Get("/v1/models")->status, 401);
+  const httplib::Headers h = {{"X-API-Key", "file-key-0123456789abcdef"}};
+  httplib::MultipartFormDataItems form = {
+      {"image", ReadFileBytes(SourcePath("tests/data/clip-reference/images/coffee.png")), "a.png", "image/png"},
+      {"texts", R"(["a","b","c"])", "", ""}};  // 3 texts: allowed by --max-texts 5, not by the file's 1
+  auto res = c.Post("/predict", h, form);
+  EXPECT_EQ(res->status, 413) << res->body;
+  EXPECT_NE(res->body.find("pixels"), std::string::npos) << res->body;
+
+  std::ofstream(dir / "bad.json") << R"({"no-such-flag": 1})";
+  auto r = RunMmserve({"serve", "--model-repository", SourcePath("model_repository"), "--config", (dir / "bad.json").string()});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("\"no-such-flag\" is not a flag"), std::string::npos) << r.err;
+  fs::remove_all(dir);
 }
 
 TEST(EnvConfigTest, BadSwitchValueStopsTheStart) {
