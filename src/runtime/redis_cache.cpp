@@ -148,7 +148,7 @@ std::string EncodeRedisValue(std::span<const float> embedding) {
   PutU32(out, 8, static_cast<uint32_t>(n));  // one vector per entry: dim = count
   PutU32(out, 12, static_cast<uint32_t>(n));
   if constexpr (std::endian::native == std::endian::little) {
-    std::memcpy(out.data() + kHeaderBytes, embedding.data(), n * sizeof(float));
+    if (n > 0) std::memcpy(out.data() + kHeaderBytes, embedding.data(), n * sizeof(float));  // empty: data() may be null
   } else {
     for (size_t i = 0; i < n; ++i) PutU32(out, kHeaderBytes + 4 * i, std::bit_cast<uint32_t>(embedding[i]));
   }
