@@ -1,12 +1,14 @@
 #!/usr/bin/python3
 """Tables of an encoder benchmark run (bench/run_engine_bench.sh, bench/run_clip_bench.sh).
 
-  format_results.py [RESULTS.jsonl] [--ceiling CEILING.jsonl] [--model DIR] [--markdown]
+  format_results.py [RESULTS.jsonl] [--ceiling CEILING.jsonl] [--model DIR] [--markdown] [--stat median|best]
   format_results.py --progress < lines      (one short line per JSON line, as a run goes)
 
 RESULTS holds one JSON line per engine, precision, case, batch and run (case, engine,
 precision, batch, median_ms, best_ms, items_per_s, iters, run). A point's figure is the
-median over its runs of their median call times; items/s = batch / that time.
+median over its runs of their median call times; items/s = batch / that time. With
+--stat best, each run's fastest call replaces its median (on a busy machine the fastest
+call is the least disturbed one; the same for the ceiling).
 
 Tables, per case:
   1. items/s of every engine and precision (images/s or texts/s), and the spread of the runs
@@ -70,6 +72,8 @@ def main():
     ap.add_argument("--ceiling", help="mmserve-matmul-ceiling's JSON lines of the same run")
     ap.add_argument("--model", default="bench/out/vit-b-32", help="checkpoint folder, for the FLOP counts")
     ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--stat", choices=["median", "best"], default="median",
+                    help="each run's median call time (default) or its fastest call")
     ap.add_argument("--progress", action="store_true", help="print one line per JSON line read from stdin")
     a = ap.parse_args()
     if a.progress:
@@ -81,7 +85,7 @@ def main():
         sys.exit(f"format_results: no results in {a.results}")
     runs = {}
     for r in rows:
-        runs.setdefault((r["case"], r["batch"], r["engine"], r["precision"]), []).append(r["median_ms"])
+        runs.setdefault((r["case"], r["batch"], r["engine"], r["precision"]), []).append(r[f"{a.stat}_ms"])
     # figure[(case, batch, engine, precision)] = (items/s of the median run time, spread of the runs in %, runs)
     figure = {}
     for k, times in runs.items():
@@ -94,7 +98,8 @@ def main():
         per_run = {}
         for r in load(a.ceiling):  # int8: the better activation type (u8 or s8) of each run
             k = (r["case"], r["batch"], r["precision"], r.get("run", 1))
-            per_run[k] = max(per_run.get(k, 0.0), r["gflops_per_s"])
+            g = r["gflops_per_s"] if a.stat == "median" else r["gflop"] / r["best_ms"] * 1e3
+            per_run[k] = max(per_run.get(k, 0.0), g)
         by_point = {}
         for (c, b, p, _), g in per_run.items():
             by_point.setdefault((c, b, p), []).append(g)
@@ -104,7 +109,7 @@ def main():
     cases = sorted({k[0] for k in figure}, key=case_key)
     columns = sorted({(k[2], k[3]) for k in figure}, key=lambda e: (ENGINE_ORDER.get(e[0], 9), PRECISION_ORDER.get(e[1], 9)))
     n_runs = max(v[2] for v in figure.values())
-    print(f"Figures: median over {n_runs} run(s) of each run's median call time; "
+    print(f"Figures: median over {n_runs} run(s) of each run's {'median' if a.stat == 'median' else 'fastest'} call time; "
           "'±' is the spread (max - min) of the runs over that median.")
     for case in cases:
         unit = "images/s" if case.startswith("image-") else "texts/s"

@@ -3,7 +3,7 @@
 # matmul ceiling, in one run on one checkpoint (default: a random-weight ViT-B/32):
 # image 224, text of 77 tokens and a short label, batch 1, 8 and 32.
 #
-#   bench/run_engine_bench.sh                       (~25 min with the defaults; see bench/README.md)
+#   bench/run_engine_bench.sh                       (~30 min with the defaults; see bench/README.md)
 #
 # Engines (ENGINES="mmserve pytorch onnxruntime ceiling"), each point its own process:
 #   mmserve       `mmserve bench --precision P`, P in MMSERVE_PRECISIONS="fp32 bf16 int8"

@@ -10,6 +10,9 @@
 #   CLIENTS="1 8 32" REQUESTS=<per level; default max(48, 6 x clients)> REPEATS=3 THREADS=2
 #   MMSERVE_PRECISIONS="fp32" (others are passed as `serve --precision P`; one this binary
 #   refuses is skipped with a warning) MMSERVE_SERVE_ARGS="" (extra `mmserve serve` options)
+#   MMSERVE_CACHE=off (mmserve's embedding cache: every request here carries the same image
+#   and labels, so with the cache on mmserve would answer from it after the first; the
+#   FastAPI server has none; MMSERVE_CACHE=on measures mmserve as it comes)
 #   MODEL=bench/out/vit-b-32 MMSERVE_PORT=18130 (and the next ports for further precisions)
 #   FASTAPI_PORT=18129 TORCH_BLAS_DIR=dir
 # mmserve serves with its defaults (dynamic batching on) and --threads THREADS; the FastAPI
@@ -27,6 +30,7 @@ REPEATS=${REPEATS:-3}
 THREADS=${THREADS:-2}
 MMSERVE_PRECISIONS=${MMSERVE_PRECISIONS:-fp32}
 MMSERVE_SERVE_ARGS=${MMSERVE_SERVE_ARGS:-}
+MMSERVE_CACHE=${MMSERVE_CACHE:-off}
 MODEL=${MODEL:-$OUT/vit-b-32}
 MMSERVE_PORT=${MMSERVE_PORT:-18130}
 FASTAPI_PORT=${FASTAPI_PORT:-18129}
@@ -67,6 +71,18 @@ select_torch_blas || die "FastAPI peer: no tuned BLAS for PyTorch (see above)"
   $PY tools/make_random_clip.py --out "$MODEL" --shape vit-b-32 --dtype f32 --seed 0
 [ -f "$MODEL/model.safetensors" ] || die "no checkpoint at $MODEL"
 [ -f "$IMAGE" ] || die "no image at $IMAGE"
+# The embedding cache, where this mmserve has one: off unless MMSERVE_CACHE=on.
+CACHE_ARGS=()
+case $MMSERVE_CACHE in
+  on) ;;
+  off)
+    if timeout 20 "$MMSERVE_BIN" serve --cache-bytes 0 --model-repository /nonexistent-dir 2>&1 | grep -q "unknown option --cache-bytes"; then
+      echo "== this mmserve has no embedding cache"
+    else
+      CACHE_ARGS=(--cache-bytes 0)
+    fi ;;
+  *) die "MMSERVE_CACHE must be on or off" ;;
+esac
 mkdir -p "$REPO/clip"
 ln -sfn "$(cd "$MODEL" && pwd)" "$REPO/clip/1"
 
@@ -101,7 +117,7 @@ start_mmserve() {  # precision port
   port_free "$2"
   # shellcheck disable=SC2086  # MMSERVE_SERVE_ARGS is a list of options
   "$MMSERVE_BIN" serve --model-repository "$REPO" --host 127.0.0.1 --port "$2" --threads "$THREADS" \
-    --log-level warning "${extra[@]}" $MMSERVE_SERVE_ARGS >"$log" 2>&1 &
+    --log-level warning "${extra[@]}" "${CACHE_ARGS[@]}" $MMSERVE_SERVE_ARGS >"$log" 2>&1 &
   local pid=$!
   PIDS+=("$pid")
   wait_ready "mmserve ($1)" "$pid" "$2" "$log" || rc=$?
@@ -135,7 +151,8 @@ loadgen() {
 }
 
 echo "== machine: $(lscpu | sed -n 's/^Model name: *//p'); $(nproc) CPUs usable; load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "== mmserve: $MMSERVE_BIN serve --threads $THREADS${MMSERVE_SERVE_ARGS:+ $MMSERVE_SERVE_ARGS} (dynamic batching on unless said otherwise)," \
+echo "== mmserve: $MMSERVE_BIN serve --threads $THREADS ${CACHE_ARGS[*]}${MMSERVE_SERVE_ARGS:+ $MMSERVE_SERVE_ARGS}" \
+     "(dynamic batching on unless said otherwise; embedding cache $MMSERVE_CACHE)," \
      "git $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src CMakeLists.txt || echo +dirty)"
 echo "== FastAPI: bench/fastapi_server.py, fastapi $($PY -c 'import fastapi; print(fastapi.__version__)')," \
      "uvicorn $($PY -c 'import uvicorn; print(uvicorn.__version__)'), torch $($PY -c 'import torch; print(torch.__version__)')" \
