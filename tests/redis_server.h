@@ -21,6 +21,8 @@
 #include <thread>
 #include <vector>
 
+#include "test_support.h"
+
 namespace mms::testing {
 
 class RedisServer {
@@ -44,7 +46,7 @@ class RedisServer {
     return "";
   }
 
-  RedisServer() : port_(FreeLoopbackPort()) {}
+  RedisServer() : port_(FreePort()) {}
   ~RedisServer() { Kill(); }
   RedisServer(const RedisServer&) = delete;
   RedisServer& operator=(const RedisServer&) = delete;
@@ -130,19 +132,6 @@ class RedisServer {
     }
     ::close(fd);
     return reply;
-  }
-
-  static int FreeLoopbackPort() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-    socklen_t len = sizeof(addr);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    ::close(fd);
-    return ntohs(addr.sin_port);
   }
 
  private:

@@ -13,6 +13,9 @@ std::string SourcePath(const std::string& relative);
 // The tiny CLIP checkpoint that is both the demo model and the golden reference model.
 std::string TinyClipDir();
 
+// A loopback port nobody listens on right now.
+int FreePort();
+
 // golden.json of the CLIP reference data (outputs of OpenAI's CLIP code).
 const nlohmann::json& ClipGolden();
 

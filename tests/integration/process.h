@@ -16,8 +16,6 @@ struct CommandResult {
 // Runs MMS_BINARY with args, waits, and captures stdout and stderr.
 CommandResult RunMmserve(const std::vector<std::string>& args);
 
-// A port nobody listens on right now.
-int FreePort();
 
 // Starts `mmserve serve ...` on a free port and waits until /health answers.
 class ServerProcess {
