@@ -5,9 +5,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 
@@ -72,6 +74,23 @@ double CosineSimilarity(const std::vector<float>& a, const std::vector<float>& b
     nb += static_cast<double>(b[i]) * b[i];
   }
   return dot / std::sqrt(na * nb);
+}
+
+std::vector<float> Random(size_t n, unsigned seed, float scale) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, scale);
+  std::vector<float> v(n);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+double NormalizedMaxError(const std::vector<float>& got, const std::vector<float>& want) {
+  double max_err = 0, max_ref = 1e-6;
+  for (size_t i = 0; i < got.size(); ++i) {
+    max_err = std::max(max_err, std::abs(static_cast<double>(got[i]) - want[i]));
+    max_ref = std::max(max_ref, std::abs(static_cast<double>(want[i])));
+  }
+  return max_err / max_ref;
 }
 
 int FreePort() {

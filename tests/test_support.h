@@ -13,6 +13,13 @@ std::string SourcePath(const std::string& relative);
 // The tiny CLIP checkpoint that is both the demo model and the golden reference model.
 std::string TinyClipDir();
 
+// n normally distributed floats (mean 0, standard deviation `scale`), the same for a seed.
+std::vector<float> Random(size_t n, unsigned seed, float scale = 1.0f);
+
+// Max error relative to the magnitude of the reference, so large and small outputs are
+// judged alike: the measure fast kernels are held to against reference ones.
+double NormalizedMaxError(const std::vector<float>& got, const std::vector<float>& want);
+
 // A loopback port nobody listens on right now.
 int FreePort();
 

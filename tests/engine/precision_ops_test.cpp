@@ -20,26 +20,13 @@
 #include "engine/ops/onednn_matmul_common.h"
 #include "engine/ops/packed_matmul.h"
 #include "engine/ops/quantize.h"
+#include "test_support.h"
 
 namespace mms::ops {
 namespace {
 
-std::vector<float> Random(size_t n, unsigned seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
-
-double NormalizedMaxError(const std::vector<float>& got, const std::vector<float>& want) {
-  double max_err = 0, max_ref = 1e-6;
-  for (size_t i = 0; i < got.size(); ++i) {
-    max_err = std::max(max_err, std::abs(static_cast<double>(got[i]) - want[i]));
-    max_ref = std::max(max_ref, std::abs(static_cast<double>(want[i])));
-  }
-  return max_err / max_ref;
-}
+using testing::NormalizedMaxError;
+using testing::Random;
 
 std::vector<uint16_t> ToBf16(const std::vector<float>& x) {
   std::vector<uint16_t> y(x.size());
