@@ -100,6 +100,7 @@ int main(int argc, char** argv) {
   std::mutex mutex;
   std::vector<double> latencies_ms;
   std::map<int, int> statuses;  // -1 = no response
+  std::map<std::string, int> errors;
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> threads;
   for (int c = 0; c < o.clients; ++c) {
@@ -109,6 +110,7 @@ int main(int argc, char** argv) {
       client.set_read_timeout(300, 0);
       std::vector<double> mine;
       std::map<int, int> my_statuses;
+      std::map<std::string, int> my_errors;  // why a request got no response, e.g. "Read"
       for (int i; (i = next.fetch_add(1)) < o.requests;) {
         std::vector<std::string> my_texts = texts;
         if (o.distinct > 0 && !my_texts.empty()) my_texts.back() += " #" + std::to_string(i % o.distinct);
@@ -126,10 +128,12 @@ int main(int argc, char** argv) {
         }();
         mine.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
         ++my_statuses[res ? res->status : -1];
+        if (!res) ++my_errors[httplib::to_string(res.error())];
       }
       std::lock_guard<std::mutex> lock(mutex);
       latencies_ms.insert(latencies_ms.end(), mine.begin(), mine.end());
       for (const auto& [s, n] : my_statuses) statuses[s] += n;
+      for (const auto& [e, n] : my_errors) errors[e] += n;
     });
   }
   for (auto& t : threads) t.join();
@@ -142,7 +146,7 @@ int main(int argc, char** argv) {
   nlohmann::json status_json = nlohmann::json::object();
   for (const auto& [s, n] : statuses) status_json[std::to_string(s)] = n;
   const nlohmann::json report = {{"mode", o.mode}, {"clients", o.clients}, {"sent", latencies_ms.size()}, {"ok", ok},
-                                 {"failed", static_cast<int>(latencies_ms.size()) - ok}, {"statuses", status_json},
+                                 {"failed", static_cast<int>(latencies_ms.size()) - ok}, {"statuses", status_json}, {"errors", errors},
                                  {"seconds", seconds}, {"requests_per_s", latencies_ms.size() / seconds},
                                  {"p50_ms", quantile(0.50)}, {"p90_ms", quantile(0.90)}, {"p99_ms", quantile(0.99)}};
   std::printf("%s\n", report.dump().c_str());
