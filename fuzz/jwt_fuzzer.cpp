@@ -20,7 +20,10 @@ const mms::api::Authenticator& TheAuthenticator() {
     jwt.audience = "clip-clients";
     // One API key, so that the key comparison runs before the token path as in production.
     std::unordered_map<std::string, mms::api::Principal> keys;
-    keys["fuzz-api-key-0123456789"] = mms::api::Principal{true, "key-client", std::nullopt};
+    mms::api::Principal key_client;
+    key_client.authenticated = true;
+    key_client.client = "key-client";
+    keys["fuzz-api-key-0123456789"] = key_client;
     return mms::api::Authenticator(std::move(keys), std::move(jwt));
   }();
   return auth;

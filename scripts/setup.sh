@@ -21,6 +21,8 @@ PACKAGES=(
   nginx
   # tests
   libgtest-dev libgmock-dev
+  # the libFuzzer harnesses (fuzz/): clang-14 and its fuzzer and sanitizer runtimes
+  clang libclang-rt-14-dev
   # the deployment files' test (tests/deploy/validate_manifests.py)
   python3-yaml yamllint
 )

@@ -17,3 +17,8 @@ BUILD_DIR=build-asan BUILD_TYPE=RelWithDebInfo scripts/build.sh -DMMS_SANITIZE=O
 # oneDNN and OpenMP keep caches for the life of the process; leak checking would report them.
 ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -j "$(nproc)" --timeout 900 -LE integration
+
+echo "== fuzz smoke"
+# Each parser's libFuzzer harness, built with clang into build-fuzz, replays its seed
+# corpus and mutates it for a few seconds (fuzz/README.md).
+fuzz/smoke.sh
