@@ -42,7 +42,15 @@ Checkpoint Checkpoint::Open(const std::string& dir) {
     ThrowInvalidModel(dir + ": neither model.safetensors nor model.safetensors.index.json found");
   }
   for (size_t i = 0; i < ckpt.files_.size(); ++i) {
-    for (const auto& [name, entry] : ckpt.files_[i]->entries()) ckpt.file_of_tensor_.emplace(name, i);
+    for (const auto& [name, entry] : ckpt.files_[i]->entries()) {
+      // A tensor in two shards is ambiguous: which copy the model gets must not depend on
+      // the order of the index.
+      const auto [it, added] = ckpt.file_of_tensor_.emplace(name, i);
+      if (!added) {
+        ThrowInvalidModel(ckpt.files_[i]->path() + ": tensor \"" + name + "\" is also in " +
+                          ckpt.files_[it->second]->path());
+      }
+    }
   }
   return ckpt;
 }

@@ -1,5 +1,7 @@
 #include "io/json_config.h"
 
+#include <cstdint>
+
 #include "base/error.h"
 #include "base/file_util.h"
 
@@ -23,7 +25,9 @@ namespace {
 
 [[noreturn]] void BadType(const std::string& where, const std::string& key, const char* expected,
                           const nlohmann::json& value) {
-  ThrowInvalidModel(where + ": field \"" + key + "\" must be " + expected + ", got " + value.dump());
+  std::string shown = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (shown.size() > 40) shown = shown.substr(0, 40) + "...";  // a file's value, quoted briefly
+  ThrowInvalidModel(where + ": field \"" + key + "\" must be " + expected + ", got " + shown);
 }
 
 }  // namespace
@@ -32,7 +36,21 @@ int64_t IntField(const nlohmann::json& obj, const std::string& key, int64_t fall
   if (!obj.contains(key) || obj[key].is_null()) return fallback;
   const auto& v = obj[key];
   if (!v.is_number_integer()) BadType(where, key, "an integer", v);
+  // Past INT64_MAX nlohmann stores an unsigned value that get<int64_t> would wrap negative.
+  if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
+    BadType(where, key, "an integer below 2^63", v);
+  }
   return v.get<int64_t>();
+}
+
+int64_t IntFieldInRange(const nlohmann::json& obj, const std::string& key, int64_t fallback, int64_t min, int64_t max,
+                        const std::string& where) {
+  const int64_t v = IntField(obj, key, fallback, where);
+  if (v < min || v > max) {
+    ThrowInvalidModel(where + ": field \"" + key + "\" is " + std::to_string(v) + ", outside the supported range " +
+                      std::to_string(min) + ".." + std::to_string(max));
+  }
+  return v;
 }
 
 double NumberField(const nlohmann::json& obj, const std::string& key, double fallback, const std::string& where) {

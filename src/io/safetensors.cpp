@@ -1,6 +1,8 @@
 #include "io/safetensors.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
@@ -14,6 +16,16 @@
 namespace mms::io {
 
 namespace {
+
+constexpr uint64_t kMaxHeaderBytes = 100ull << 20;
+constexpr size_t kMaxRank = 16;
+
+// A header value quoted in an error: short, and valid UTF-8 whatever the file holds.
+std::string Brief(const nlohmann::json& v) {
+  std::string s = v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (s.size() > 40) s = s.substr(0, 40) + "...";
+  return s;
+}
 
 [[noreturn]] void Fail(const std::string& path, const std::string& what) { ThrowInvalidModel(path + ": " + what); }
 
@@ -48,6 +60,12 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::Open(const std::string& path) 
     Fail(path, "header length " + std::to_string(header_len) + " exceeds the file size " + std::to_string(size) +
                    " (truncated file?)");
   }
+  // The header is parsed whole into memory: a bound keeps a hostile length from costing
+  // gigabytes of JSON nodes (the reference implementation uses the same 100 MB cap).
+  if (header_len > kMaxHeaderBytes) {
+    Fail(path, "header length " + std::to_string(header_len) + " at byte offset 0 is over the limit of " +
+                   std::to_string(kMaxHeaderBytes) + " bytes");
+  }
   nlohmann::json header;
   try {
     header = nlohmann::json::parse(file->map_ + 8, file->map_ + 8 + header_len);
@@ -65,14 +83,30 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::Open(const std::string& path) 
     }
     Entry e;
     if (!info["dtype"].is_string() || !ParseDType(info["dtype"].get<std::string>(), &e.dtype)) {
-      Fail(path, where + " has unsupported dtype " + info["dtype"].dump());
+      Fail(path, where + " has unsupported dtype " + Brief(info["dtype"]));
     }
-    uint64_t numel = 1;
     if (!info["shape"].is_array()) Fail(path, where + " shape is not a list");
+    if (info["shape"].size() > kMaxRank) {
+      Fail(path, where + " has " + std::to_string(info["shape"].size()) + " dimensions, over the limit of " +
+                     std::to_string(kMaxRank));
+    }
+    // Element count and byte size in checked arithmetic: a shape whose product wraps
+    // around 2^64 would otherwise match a short (or empty) data span and let the model
+    // read far past the mapping.
+    uint64_t numel = 1;
     for (const auto& d : info["shape"]) {
-      if (!d.is_number_unsigned()) Fail(path, where + " has a bad dimension " + d.dump());
+      if (!d.is_number_unsigned() || d.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
+        Fail(path, where + " has a bad dimension " + Brief(d));
+      }
       e.shape.push_back(d.get<int64_t>());
-      numel *= d.get<uint64_t>();
+      if (__builtin_mul_overflow(numel, d.get<uint64_t>(), &numel)) {
+        Fail(path, where + " shape " + ShapeToString(e.shape) + "... overflows 64 bits");
+      }
+    }
+    uint64_t nbytes = 0;
+    if (__builtin_mul_overflow(numel, static_cast<uint64_t>(DTypeSize(e.dtype)), &nbytes) ||
+        nbytes > static_cast<uint64_t>(INT64_MAX)) {
+      Fail(path, where + " shape " + ShapeToString(e.shape) + " of " + DTypeName(e.dtype) + " overflows 64 bits");
     }
     const auto& off = info["data_offsets"];
     if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned()) {
@@ -83,13 +117,28 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::Open(const std::string& path) 
       Fail(path, where + " data [" + std::to_string(b) + ", " + std::to_string(end) + ") lies outside the " +
                      std::to_string(data_size) + " data bytes (truncated file?)");
     }
-    if (end - b != numel * DTypeSize(e.dtype)) {
-      Fail(path, where + " holds " + std::to_string(end - b) + " bytes but shape " + ShapeToString(e.shape) + " of " +
-                     DTypeName(e.dtype) + " needs " + std::to_string(numel * DTypeSize(e.dtype)));
+    if (end - b != nbytes) {
+      Fail(path, where + " holds " + std::to_string(end - b) + " bytes at byte offset " + std::to_string(data_start + b) +
+                     " but shape " + ShapeToString(e.shape) + " of " + DTypeName(e.dtype) + " needs " +
+                     std::to_string(nbytes));
     }
     e.begin = data_start + b;
     e.size = end - b;
     file->entries_.emplace(name, std::move(e));
+  }
+  // Two tensors sharing bytes would make one file's weights depend on how another tensor
+  // is read; a writer never produces that, so it is refused rather than interpreted.
+  std::vector<std::pair<size_t, const std::string*>> spans;
+  for (const auto& [name, e] : file->entries_) {
+    if (e.size > 0) spans.emplace_back(e.begin, &name);
+  }
+  std::sort(spans.begin(), spans.end());
+  for (size_t i = 1; i < spans.size(); ++i) {
+    const Entry& prev = file->entries_.at(*spans[i - 1].second);
+    if (prev.begin + prev.size > spans[i].first) {
+      Fail(path, "tensors \"" + *spans[i - 1].second + "\" and \"" + *spans[i].second + "\" overlap at byte offset " +
+                     std::to_string(spans[i].first));
+    }
   }
   return file;
 }

@@ -138,6 +138,57 @@ TEST_F(SafetensorsTest, CorruptHeader) {
   ExpectInvalidModel([&] { Checkpoint::Open(dir_.string()); }, {"\"x\"", "needs 8"});
 }
 
+// A header whose JSON is `header`, then `data`.
+std::string SafetensorsBytes(const std::string& header, const std::string& data) {
+  std::string bytes(8, '\0');
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(static_cast<uint64_t>(header.size()) >> (8 * i));
+  return bytes + header + data;
+}
+
+// The attack of issue 9: [2^62, 64] F32 needs 2^70 bytes, which wraps to 0 in 64 bits and
+// so "matched" an empty data span; the model then read past a 64-byte buffer.
+TEST_F(SafetensorsTest, ShapeWhoseSizeOverflowsIsRefused) {
+  const std::string data(64, 'x');
+  WriteBytes("model.safetensors",
+             SafetensorsBytes(R"({"big":{"dtype":"F32","shape":[4611686018427387904,64],"data_offsets":[64,64]},)"
+                              R"("small":{"dtype":"F32","shape":[16],"data_offsets":[0,64]}})",
+                              data));
+  ExpectInvalidModel([&] { Checkpoint::Open(dir_.string()); }, {"model.safetensors", "\"big\"", "overflows 64 bits"});
+  // The element count alone fits, the bytes do not: 2^62 × 4.
+  WriteBytes("model.safetensors",
+             SafetensorsBytes(R"({"big":{"dtype":"F32","shape":[4611686018427387904],"data_offsets":[0,0]}})", ""));
+  ExpectInvalidModel([&] { Checkpoint::Open(dir_.string()); }, {"\"big\"", "overflows 64 bits"});
+  // A dimension past INT64_MAX would become negative in the tensor's shape.
+  WriteBytes("model.safetensors",
+             SafetensorsBytes(R"({"neg":{"dtype":"I8","shape":[18446744073709551615],"data_offsets":[0,0]}})", ""));
+  ExpectInvalidModel([&] { Checkpoint::Open(dir_.string()); }, {"\"neg\"", "bad dimension"});
+}
+
+TEST_F(SafetensorsTest, TensorsSharingBytesAreRefused) {
+  WriteBytes("model.safetensors", SafetensorsBytes(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},)"
+                                                   R"("b":{"dtype":"F32","shape":[4],"data_offsets":[8,24]}})",
+                                                   std::string(24, '\0')));
+  ExpectInvalidModel([&] { Checkpoint::Open(dir_.string()); }, {"model.safetensors", "\"a\"", "\"b\"", "overlap", "byte offset"});
+}
+
+TEST_F(SafetensorsTest, HugeHeaderIsRefusedBeforeParsing) {
+  // A sparse file: 101 MiB of header length costs no disk, and must not be parsed.
+  const uint64_t header_len = (100ull << 20) + 1;
+  std::string len(8, '\0');
+  for (int i = 0; i < 8; ++i) len[i] = static_cast<char>(header_len >> (8 * i));
+  WriteBytes("model.safetensors", len);
+  fs::resize_file(Path("model.safetensors"), 8 + header_len + 8);
+  ExpectInvalidModel([&] { Checkpoint::Open(dir_.string()); }, {"model.safetensors", "header length", "limit"});
+}
+
+TEST_F(SafetensorsTest, ATensorInTwoShardsIsRefused) {
+  Tensor a = Filled({2}, 1), b = Filled({2}, 5);
+  WriteSafetensors(Path("one.safetensors"), {{"a", &a}});
+  WriteSafetensors(Path("two.safetensors"), {{"a", &b}, {"b", &b}});
+  WriteBytes("model.safetensors.index.json", R"({"weight_map":{"a":"one.safetensors","b":"two.safetensors"}})");
+  ExpectInvalidModel([&] { Checkpoint::Open(dir_.string()); }, {"\"a\"", "one.safetensors", "two.safetensors"});
+}
+
 TEST_F(SafetensorsTest, MissingWeights) {
   ExpectInvalidModel([&] { Checkpoint::Open(dir_.string()); }, {"model.safetensors"});
   WriteBytes("pytorch_model.bin", "x");

@@ -8,6 +8,22 @@
 
 namespace mms::models {
 
+// The largest configuration FromFile accepts. Far beyond any published CLIP (ViT-bigG:
+// hidden 1664, 48 layers, 16 heads; text vocab 49408, 77 positions), and small enough that
+// every size derived from them (vocab x hidden elements, their bytes, a layer's buffers)
+// stays far from 64-bit overflow. A config.json beyond one is refused naming the field.
+struct ClipConfigLimits {
+  static constexpr int64_t kMaxHiddenSize = 65536;
+  static constexpr int64_t kMaxIntermediateSize = 262144;
+  static constexpr int64_t kMaxLayers = 1024;
+  static constexpr int64_t kMaxHeads = 1024;
+  static constexpr int64_t kMaxVocabSize = 4194304;        // 2^22
+  static constexpr int64_t kMaxPositions = 65536;          // text max_position_embeddings
+  static constexpr int64_t kMaxImageSize = 4096;
+  static constexpr int64_t kMaxPatchGrid = 128;            // image_size / patch_size: 16384 patches
+  static constexpr int64_t kMaxProjectionDim = 65536;
+};
+
 struct ClipTowerConfig {
   int64_t hidden_size = 0;
   int64_t intermediate_size = 0;

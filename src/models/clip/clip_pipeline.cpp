@@ -20,6 +20,13 @@ std::unique_ptr<ClipPipeline> ClipPipeline::Load(const std::string& dir, const C
                       std::to_string(p->preprocess_.crop_width) + " does not match the model's image_size " +
                       std::to_string(v.image_size));
   }
+  // Every request's image is resized to this edge before the crop: a file asking for a
+  // huge one would make each request cost gigabytes. CLIP resizes to the crop size itself.
+  if (p->preprocess_.do_resize && p->preprocess_.shortest_edge > 4 * v.image_size) {
+    ThrowInvalidModel(dir + "/preprocessor_config.json: field \"size\" (shortest_edge) is " +
+                      std::to_string(p->preprocess_.shortest_edge) + ", over 4 x the model's image_size " +
+                      std::to_string(v.image_size));
+  }
   if (static_cast<int64_t>(p->tokenizer_->vocab_size()) > p->model_->config().text.vocab_size) {
     ThrowInvalidModel(dir + "/vocab.json: " + std::to_string(p->tokenizer_->vocab_size()) +
                       " tokens but the text model has vocab_size " + std::to_string(p->model_->config().text.vocab_size));
