@@ -35,6 +35,10 @@ class Logger {
   std::mutex mutex_;
 };
 
+// A field value as the text format writes it: control characters, DEL and invalid UTF-8
+// escaped (\n, \x7f, \xff), and the whole quoted when it holds a blank, '"' or '='.
+std::string TextLogValue(std::string_view value);
+
 // UTC time as 2026-11-25T10:49:01.123Z.
 std::string IsoTimestampNow();
 
