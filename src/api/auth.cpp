@@ -4,8 +4,12 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <algorithm>
+#include <cctype>
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <vector>
 
 #include "base/base64.h"
 #include "base/file_util.h"
@@ -44,6 +48,30 @@ bool SecureEquals(std::string_view a, std::string_view b) {
 std::string FirstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
 
 }  // namespace
+
+void Principal::RequireAdmin() const {
+  if (!authenticated || admin) return;
+  throw Error(ErrorCode::kPermissionDenied,
+              "client \"" + client + "\" lacks the admin scope needed to load, unload or list repository models");
+}
+
+void RefusePlaceholderSecret(std::string_view secret, const std::string& where) {
+  std::string upper(secret);
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (upper.find(kPlaceholderSecretMarker) == std::string::npos) return;
+  ThrowInvalidArgument(where + ": holds the placeholder marker \"" + std::string(kPlaceholderSecretMarker) +
+                       "\" from the example deployment files; put a real secret there (e.g. openssl rand -hex 32)");
+}
+
+std::string ReadSecretFile(const std::string& path, const std::string& flag) {
+  const std::string secret(Trim(FirstLine(ReadFileBytes(path))));
+  if (secret.size() < 32) {
+    ThrowInvalidArgument("--" + flag + " " + path + ": the secret on its first line is " + std::to_string(secret.size()) +
+                         " bytes; at least 32 are needed for an HMAC-SHA256 key (e.g. openssl rand -hex 32)");
+  }
+  RefusePlaceholderSecret(secret, "--" + flag + " " + path);
+  return secret;
+}
 
 void Principal::RequireModel(const std::string& model) const {
   if (!models || models->count(model)) return;
@@ -84,15 +112,25 @@ std::unordered_map<std::string, Principal> ParseApiKeys(std::string_view text, c
     if (!(fields >> key)) continue;
     const std::string where = source + ":" + std::to_string(number);
     if (key.size() < 16) ThrowInvalidArgument(where + ": API key is shorter than 16 characters");
+    RefusePlaceholderSecret(key, where + ": API key");
     Principal p;
     p.authenticated = true;
+    int field = 1;
     while (fields >> word) {
+      ++field;
       if (word.rfind("models=", 0) == 0) {
         p.models = SplitModels(std::string_view(word).substr(7));
+      } else if (word.rfind("scope=", 0) == 0) {
+        for (const auto& scope : SplitModels(std::string_view(word).substr(6))) {
+          if (scope != "admin") ThrowInvalidArgument(where + ": unknown scope \"" + scope + "\" (known: admin)");
+          p.admin = true;
+        }
       } else if (p.client.empty()) {
         p.client = word;
       } else {
-        ThrowInvalidArgument(where + ": unexpected \"" + word + "\" (expected KEY [CLIENT] [models=a,b])");
+        // Not echoed: a stray field may be a second key pasted onto the line.
+        ThrowInvalidArgument(where + ": unexpected field " + std::to_string(field) +
+                             " (expected KEY [CLIENT] [models=a,b] [scope=admin])");
       }
     }
     // A key without a name is logged by its line, never by its value.
@@ -115,16 +153,17 @@ Authenticator Authenticator::FromFiles(const std::string& api_keys_file, const s
   JwtOptions jwt;
   jwt.issuer = jwt_issuer;
   jwt.audience = jwt_audience;
-  if (!jwt_secret_file.empty()) {
-    jwt.secret = std::string(Trim(FirstLine(ReadFileBytes(jwt_secret_file))));
-    if (jwt.secret.size() < 32) ThrowInvalidArgument(jwt_secret_file + ": the JWT secret must be at least 32 bytes");
-  }
+  if (!jwt_secret_file.empty()) jwt.secret = ReadSecretFile(jwt_secret_file, "jwt-secret-file");
   return Authenticator(std::move(keys), std::move(jwt));
 }
 
 Principal Authenticator::Authenticate(std::string_view authorization, std::string_view api_key_header,
                                       int64_t now_unix) const {
-  if (!enabled()) return {};
+  if (!enabled()) {
+    Principal anyone;
+    anyone.admin = true;  // no authentication: nothing to restrict administration to
+    return anyone;
+  }
   std::string_view credential;
   bool from_bearer = false;
   if (!api_key_header.empty()) {
@@ -167,39 +206,75 @@ Principal Authenticator::VerifyJwt(std::string_view token, int64_t now_unix) con
   }
   if (!header.is_object() || !payload.is_object()) Unauthenticated("malformed token: header and payload must be objects");
   // Only HS256: a token must not choose its own verification ("none", or another key type).
-  if (header.value("alg", "") != "HS256") Unauthenticated("token algorithm must be HS256");
+  const auto alg = header.find("alg");
+  if (alg == header.end() || !alg->is_string() || *alg != "HS256") Unauthenticated("token algorithm must be HS256");
   const std::string signing_input(token.substr(0, dot2));
   if (!SecureEquals(HmacSha256(jwt_.secret, signing_input), *signature)) Unauthenticated("token signature is invalid");
 
+  // Every registered claim that is present must have its JSON type, whether or not this
+  // server checks its value: a wrong type is a bad token (401), never a server error.
+  auto string_claim = [&](const char* name) -> std::optional<std::string> {
+    const auto it = payload.find(name);
+    if (it == payload.end()) return std::nullopt;
+    if (!it->is_string()) Unauthenticated(std::string("token claim \"") + name + "\" must be a string");
+    return it->get<std::string>();
+  };
   auto time_claim = [&](const char* name) -> std::optional<int64_t> {
     const auto it = payload.find(name);
     if (it == payload.end()) return std::nullopt;
     if (!it->is_number()) Unauthenticated(std::string("token claim \"") + name + "\" must be a number");
-    return static_cast<int64_t>(it->get<double>());
+    // Seconds since 1970 within ±10^12 (31,000 years): converting anything larger to
+    // int64, or adding the leeway to it, would overflow.
+    const double v = it->get<double>();
+    if (!(std::fabs(v) <= 1e12)) Unauthenticated(std::string("token claim \"") + name + "\" is out of range");
+    return static_cast<int64_t>(v);
   };
   const auto exp = time_claim("exp");
+  const auto nbf = time_claim("nbf");
+  time_claim("iat");
+  const auto iss = string_claim("iss");
+  const auto sub = string_claim("sub");
+  // `scope`: OAuth's space-separated string; some issuers write a list of strings instead.
+  std::vector<std::string> scopes;
+  if (const auto it = payload.find("scope"); it != payload.end()) {
+    if (it->is_string()) {
+      std::istringstream words(it->get<std::string>());
+      for (std::string word; words >> word;) scopes.push_back(word);
+    } else if (it->is_array()) {
+      for (const auto& w : *it) {
+        if (!w.is_string()) Unauthenticated("token claim \"scope\" must be a string or a list of strings");
+        scopes.push_back(w.get<std::string>());
+      }
+    } else {
+      Unauthenticated("token claim \"scope\" must be a string or a list of strings");
+    }
+  }
+  std::vector<std::string> audiences;
+  if (const auto aud = payload.find("aud"); aud != payload.end()) {
+    if (aud->is_string()) {
+      audiences.push_back(aud->get<std::string>());
+    } else if (aud->is_array()) {
+      for (const auto& a : *aud) {
+        if (!a.is_string()) Unauthenticated("token claim \"aud\" must be a string or a list of strings");
+        audiences.push_back(a.get<std::string>());
+      }
+    } else {
+      Unauthenticated("token claim \"aud\" must be a string or a list of strings");
+    }
+  }
+
   if (!exp) Unauthenticated("token has no \"exp\" claim");
   if (now_unix > *exp + jwt_.leeway_seconds) Unauthenticated("token has expired");
-  if (const auto nbf = time_claim("nbf"); nbf && now_unix + jwt_.leeway_seconds < *nbf) {
-    Unauthenticated("token is not valid yet (nbf)");
-  }
-  if (!jwt_.issuer.empty() && payload.value("iss", "") != jwt_.issuer) Unauthenticated("token issuer is not accepted");
-  if (!jwt_.audience.empty()) {
-    const auto aud = payload.find("aud");
-    bool ok = false;
-    if (aud != payload.end() && aud->is_string()) ok = *aud == jwt_.audience;
-    if (aud != payload.end() && aud->is_array()) {
-      for (const auto& a : *aud) ok = ok || (a.is_string() && a == jwt_.audience);
-    }
-    if (!ok) Unauthenticated("token audience is not accepted");
+  if (nbf && now_unix + jwt_.leeway_seconds < *nbf) Unauthenticated("token is not valid yet (nbf)");
+  if (!jwt_.issuer.empty() && iss != jwt_.issuer) Unauthenticated("token issuer is not accepted");
+  if (!jwt_.audience.empty() && std::find(audiences.begin(), audiences.end(), jwt_.audience) == audiences.end()) {
+    Unauthenticated("token audience is not accepted");
   }
   Principal p;
   p.authenticated = true;
-  const auto sub = payload.find("sub");
-  if (sub == payload.end() || !sub->is_string() || sub->get<std::string>().empty()) {
-    Unauthenticated("token has no \"sub\" claim naming the client");
-  }
-  p.client = sub->get<std::string>();
+  if (!sub || sub->empty()) Unauthenticated("token has no \"sub\" claim naming the client");
+  p.client = *sub;
+  p.admin = std::find(scopes.begin(), scopes.end(), "admin") != scopes.end();
   if (const auto models = payload.find("models"); models != payload.end()) {
     if (!models->is_array()) Unauthenticated("token claim \"models\" must be a list of model names");
     p.models.emplace();

@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include "api/error_mapping.h"
 
@@ -141,6 +144,156 @@ TEST(Auth, JwtClaims) {
   EXPECT_EQ(StatusOf(auth, "Bearer " + Token(good, kSecret, {{"alg", "HS512"}})), 401);
   EXPECT_EQ(StatusOf(auth, "Bearer a.b.c"), 401);
   EXPECT_EQ(StatusOf(auth, "Bearer !!.??.**"), 401);
+}
+
+// Any other exception (a JSON type error from a claim read as the wrong type) reaches
+// the client as a 500: the status here says which.
+int StatusOrCrash(const Authenticator& auth, const std::string& authorization) {
+  try {
+    auth.Authenticate(authorization, "", kNow);
+    return 200;
+  } catch (const Error& e) {
+    return HttpStatusFor(e.code());
+  } catch (...) {
+    return 500;
+  }
+}
+
+TEST(Auth, ClaimsOfTheWrongTypeAre401Never500) {
+  const auto auth = Make("", "issuer-1", "mmserve");
+  const auto plain = Make();  // no issuer or audience configured: the types are checked all the same
+  const json good = {{"sub", "carol"}, {"exp", kNow + 60}, {"iss", "issuer-1"}, {"aud", "mmserve"}};
+  ASSERT_EQ(StatusOrCrash(auth, "Bearer " + Token(good)), 200);
+  const json wrong_values[] = {json::array({"HS256"}), json::object(), 256, nullptr, true};
+  for (const char* claim : {"iss", "aud", "sub", "exp", "nbf", "models", "scope", "iat"}) {
+    for (const json& v : wrong_values) {
+      // A list of strings is a valid aud, scope and models.
+      const std::string c = claim;
+      if ((c == "aud" || c == "scope" || c == "models") && v.is_array()) continue;
+      if ((c == "exp" || c == "nbf" || c == "iat") && v.is_number()) continue;
+      json j = good;
+      j[claim] = v;
+      EXPECT_EQ(StatusOrCrash(auth, "Bearer " + Token(j)), 401) << claim << "=" << v.dump();
+      EXPECT_EQ(StatusOrCrash(plain, "Bearer " + Token(j)), 401) << claim << "=" << v.dump() << " (nothing configured)";
+    }
+  }
+  for (const json& alg : {json(256), json::array({"HS256"}), json::object(), json(nullptr)}) {
+    EXPECT_EQ(StatusOrCrash(auth, "Bearer " + Token(good, kSecret, {{"alg", alg}})), 401) << alg.dump();
+  }
+  EXPECT_EQ(StatusOrCrash(auth, "Bearer " + Token(good, kSecret, {{"typ", "JWT"}})), 401);  // no alg at all
+  // Times beyond int64 seconds would overflow when the leeway is added.
+  json j = good;
+  j["exp"] = 1e300;
+  EXPECT_EQ(StatusOrCrash(auth, "Bearer " + Token(j)), 401);
+  j["exp"] = 9223372036854775807LL;
+  EXPECT_EQ(StatusOrCrash(auth, "Bearer " + Token(j)), 401);
+  j = good;
+  j["aud"] = json::array({"mmserve", 7});
+  EXPECT_EQ(StatusOrCrash(auth, "Bearer " + Token(j)), 401);
+}
+
+TEST(Auth, AdminScopeFromKeysFileAndToken) {
+  const auto auth = Make(
+      "key-admin-aaaaaaaaaaaa ops scope=admin\n"
+      "key-scoped-bbbbbbbbbbb svc models=clip\n"
+      "key-both-ccccccccccccc scope=admin models=clip\n");
+  const Principal ops = auth.Authenticate("Bearer key-admin-aaaaaaaaaaaa", "", kNow);
+  EXPECT_TRUE(ops.admin);
+  EXPECT_NO_THROW(ops.RequireAdmin());
+  const Principal svc = auth.Authenticate("Bearer key-scoped-bbbbbbbbbbb", "", kNow);
+  EXPECT_FALSE(svc.admin);
+  try {
+    svc.RequireAdmin();
+    FAIL() << "a key scoped to models=clip may not administer the repository";
+  } catch (const Error& e) {
+    EXPECT_EQ(HttpStatusFor(e.code()), 403);
+    EXPECT_NE(std::string(e.what()).find("svc"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("admin"), std::string::npos) << e.what();
+  }
+  const Principal both = auth.Authenticate("", "key-both-ccccccccccccc", kNow);
+  EXPECT_TRUE(both.admin);
+  EXPECT_EQ(both.client, "key@3");
+  ASSERT_TRUE(both.models);
+
+  const json token = {{"sub", "dave"}, {"exp", kNow + 60}};
+  EXPECT_FALSE(auth.Authenticate("Bearer " + Token(token), "", kNow).admin);
+  json admin_token = token;
+  admin_token["scope"] = "openid admin profile";
+  EXPECT_TRUE(auth.Authenticate("Bearer " + Token(admin_token), "", kNow).admin);
+  admin_token["scope"] = json::array({"read", "admin"});
+  EXPECT_TRUE(auth.Authenticate("Bearer " + Token(admin_token), "", kNow).admin);
+  admin_token["scope"] = "administrator";
+  EXPECT_FALSE(auth.Authenticate("Bearer " + Token(admin_token), "", kNow).admin);
+
+  // Authentication off: everyone administers, as before the scope existed.
+  const Principal anyone = Authenticator().Authenticate("", "", kNow);
+  EXPECT_TRUE(anyone.admin);
+  EXPECT_NO_THROW(anyone.RequireAdmin());
+
+  EXPECT_THROW(ParseApiKeys("key-aaaaaaaaaaaaaaaa a scope=root\n", "k"), Error);
+}
+
+TEST(Auth, ErrorsNeverEchoAKey) {
+  // Two keys pasted on one line: the second must not appear in the message.
+  try {
+    ParseApiKeys("key-aaaaaaaaaaaaaaaa client key-secret-zzzzzzzzzzzz\n", "keys.txt");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).find("zzzz"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("keys.txt:1"), std::string::npos) << e.what();
+  }
+}
+
+class SecretFileTest : public ::testing::Test {
+ protected:
+  std::string Write(const std::string& name, const std::string& text) {
+    const std::string path = ::testing::TempDir() + "/mms_auth_" + std::to_string(::getpid()) + "_" + name;
+    FILE* f = std::fopen(path.c_str(), "w");
+    std::fputs(text.c_str(), f);
+    std::fclose(f);
+    paths_.push_back(path);
+    return path;
+  }
+  ~SecretFileTest() override {
+    for (const auto& p : paths_) std::remove(p.c_str());
+  }
+  static std::string ErrorOf(const std::function<void()>& f) {
+    try {
+      f();
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "";
+  }
+  std::vector<std::string> paths_;
+};
+
+// The placeholders of deploy/k8s/secret.yaml, applied as they are, must not start a server.
+TEST_F(SecretFileTest, PlaceholderSecretsAreRefusedNamingTheFile) {
+  const std::string keys = Write("keys", "# PLACEHOLDER\nREPLACE-ME-placeholder-key-0000000000 example-client\n");
+  std::string what = ErrorOf([&] { Authenticator::FromFiles(keys, "", "", ""); });
+  EXPECT_NE(what.find(keys + ":2"), std::string::npos) << what;
+  EXPECT_NE(what.find("REPLACE-ME"), std::string::npos) << what;
+  EXPECT_EQ(what.find("placeholder-key-0000000000"), std::string::npos) << what;  // the key itself is not echoed
+
+  const std::string lower = Write("lower", "my-replace-me-key-000000000000\n");
+  EXPECT_NE(ErrorOf([&] { Authenticator::FromFiles(lower, "", "", ""); }).find("placeholder"), std::string::npos);
+
+  const std::string jwt = Write("jwt", "REPLACE-ME-placeholder-jwt-secret-at-least-32-bytes-long\n");
+  what = ErrorOf([&] { Authenticator::FromFiles("", jwt, "", ""); });
+  EXPECT_NE(what.find(jwt), std::string::npos) << what;
+  EXPECT_NE(what.find("REPLACE-ME"), std::string::npos) << what;
+}
+
+TEST_F(SecretFileTest, ShortJwtSecretIsRefusedWithoutEchoingIt) {
+  const std::string jwt = Write("short", "tooshort-secret-31-bytes-xxxxxx\n");
+  const std::string what = ErrorOf([&] { Authenticator::FromFiles("", jwt, "", ""); });
+  EXPECT_NE(what.find("at least 32"), std::string::npos) << what;
+  EXPECT_NE(what.find(jwt), std::string::npos) << what;
+  EXPECT_EQ(what.find("tooshort"), std::string::npos) << what;
+  const std::string ok = Write("ok", "  " + kSecret + "  \nsecond line ignored\n");
+  EXPECT_TRUE(Authenticator::FromFiles("", ok, "", "").enabled());
+  EXPECT_EQ(ReadSecretFile(ok, "jwt-secret-file"), kSecret);
 }
 
 }  // namespace
