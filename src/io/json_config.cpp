@@ -1,13 +1,24 @@
 #include "io/json_config.h"
 
 #include <cstdint>
+#include <filesystem>
+#include <system_error>
 
 #include "base/error.h"
 #include "base/file_util.h"
+#include "base/json_brief.h"
 
 namespace mms::io {
 
 nlohmann::json LoadJsonFile(const std::string& path) {
+  // A config file is a few kilobytes; a huge one is a mistake or an attack, refused
+  // before it is read into memory and parsed.
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (!ec && size > kMaxJsonConfigBytes) {
+    ThrowInvalidModel(path + ": " + std::to_string(size) + " bytes, over the limit of " +
+                      std::to_string(kMaxJsonConfigBytes) + " for a JSON config file");
+  }
   std::string text;
   try {
     text = ReadFileBytes(path);
@@ -25,9 +36,7 @@ namespace {
 
 [[noreturn]] void BadType(const std::string& where, const std::string& key, const char* expected,
                           const nlohmann::json& value) {
-  std::string shown = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  if (shown.size() > 40) shown = shown.substr(0, 40) + "...";  // a file's value, quoted briefly
-  ThrowInvalidModel(where + ": field \"" + key + "\" must be " + expected + ", got " + shown);
+  ThrowInvalidModel(where + ": field \"" + key + "\" must be " + expected + ", got " + BriefJson(value));
 }
 
 }  // namespace

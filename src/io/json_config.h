@@ -2,12 +2,15 @@
 // errors that name the file and the field.
 #pragma once
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
 
 namespace mms::io {
 
-// Parses a JSON file; a missing file or bad JSON is Error(kInvalidModel) naming it.
+// Parses a JSON file; a missing file, bad JSON or a file over kMaxJsonConfigBytes is
+// Error(kInvalidModel) naming it.
+constexpr uint64_t kMaxJsonConfigBytes = 16ull << 20;
 nlohmann::json LoadJsonFile(const std::string& path);
 
 // Reads obj[key] as T, or returns fallback when absent or null. A present value of the

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "base/json_brief.h"
 
 namespace mms::io {
 
@@ -19,13 +20,6 @@ namespace {
 
 constexpr uint64_t kMaxHeaderBytes = 100ull << 20;
 constexpr size_t kMaxRank = 16;
-
-// A header value quoted in an error: short, and valid UTF-8 whatever the file holds.
-std::string Brief(const nlohmann::json& v) {
-  std::string s = v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  if (s.size() > 40) s = s.substr(0, 40) + "...";
-  return s;
-}
 
 [[noreturn]] void Fail(const std::string& path, const std::string& what) { ThrowInvalidModel(path + ": " + what); }
 
@@ -83,7 +77,7 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::Open(const std::string& path) 
     }
     Entry e;
     if (!info["dtype"].is_string() || !ParseDType(info["dtype"].get<std::string>(), &e.dtype)) {
-      Fail(path, where + " has unsupported dtype " + Brief(info["dtype"]));
+      Fail(path, where + " has unsupported dtype " + BriefJson(info["dtype"]));
     }
     if (!info["shape"].is_array()) Fail(path, where + " shape is not a list");
     if (info["shape"].size() > kMaxRank) {
@@ -96,7 +90,7 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::Open(const std::string& path) 
     uint64_t numel = 1;
     for (const auto& d : info["shape"]) {
       if (!d.is_number_unsigned() || d.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
-        Fail(path, where + " has a bad dimension " + Brief(d));
+        Fail(path, where + " has a bad dimension " + BriefJson(d));
       }
       e.shape.push_back(d.get<int64_t>());
       if (__builtin_mul_overflow(numel, d.get<uint64_t>(), &numel)) {

@@ -3,6 +3,7 @@
 
 #include "base/error.h"
 #include "base/file_util.h"
+#include "base/json_brief.h"
 #include "media/clip_preprocess.h"
 
 namespace mms::media {
@@ -15,25 +16,25 @@ using nlohmann::json;
 }
 
 int ReadPositiveInt(const json& value, const std::string& field) {
-  if (!value.is_number_integer()) ThrowField(field, "must be an integer, got " + value.dump());
+  if (!value.is_number_integer()) ThrowField(field, "must be an integer, got " + BriefJson(value));
   const int64_t v = value.get<int64_t>();
-  if (v <= 0 || v > 1 << 16) ThrowField(field, "must be a positive size, got " + value.dump());
+  if (v <= 0 || v > 1 << 16) ThrowField(field, "must be a positive size, got " + BriefJson(value));
   return static_cast<int>(v);
 }
 
 void ReadBool(const json& j, const char* field, bool* out) {
   if (!j.contains(field)) return;
   const json& value = j.at(field);
-  if (!value.is_boolean()) ThrowField(field, "must be true or false, got " + value.dump());
+  if (!value.is_boolean()) ThrowField(field, "must be true or false, got " + BriefJson(value));
   *out = value.get<bool>();
 }
 
 void ReadTriple(const json& j, const char* field, float out[3]) {
   if (!j.contains(field)) return;
   const json& value = j.at(field);
-  if (!value.is_array() || value.size() != 3) ThrowField(field, "must be an array of 3 numbers, got " + value.dump());
+  if (!value.is_array() || value.size() != 3) ThrowField(field, "must be an array of 3 numbers, got " + BriefJson(value));
   for (int c = 0; c < 3; ++c) {
-    if (!value[c].is_number()) ThrowField(field, "must be an array of 3 numbers, got " + value.dump());
+    if (!value[c].is_number()) ThrowField(field, "must be an array of 3 numbers, got " + BriefJson(value));
     out[c] = value[c].get<float>();
   }
 }
@@ -46,7 +47,7 @@ void ReadSize(const json& j, PreprocessConfig* config) {
     config->shortest_edge = ReadPositiveInt(size, "size");
     return;
   }
-  if (!size.is_object()) ThrowField("size", "must be an integer or an object, got " + size.dump());
+  if (!size.is_object()) ThrowField("size", "must be an integer or an object, got " + BriefJson(size));
   if (size.contains("shortest_edge")) {
     config->shortest_edge = ReadPositiveInt(size.at("shortest_edge"), "size.shortest_edge");
     return;
@@ -54,7 +55,7 @@ void ReadSize(const json& j, PreprocessConfig* config) {
   if (size.contains("height") || size.contains("width")) {
     ThrowField("size", "gives height/width (resize to a fixed shape), only shortest_edge is supported");
   }
-  ThrowField("size", "has no shortest_edge: " + size.dump());
+  ThrowField("size", "has no shortest_edge: " + BriefJson(size));
 }
 
 // "crop_size": 224 | {"height": 224, "width": 224}.
@@ -66,7 +67,7 @@ void ReadCropSize(const json& j, PreprocessConfig* config) {
     return;
   }
   if (!crop.is_object() || !crop.contains("height") || !crop.contains("width")) {
-    ThrowField("crop_size", "must be an integer or {\"height\", \"width\"}, got " + crop.dump());
+    ThrowField("crop_size", "must be an integer or {\"height\", \"width\"}, got " + BriefJson(crop));
   }
   config->crop_height = ReadPositiveInt(crop.at("height"), "crop_size.height");
   config->crop_width = ReadPositiveInt(crop.at("width"), "crop_size.width");
@@ -86,7 +87,7 @@ PreprocessConfig PreprocessConfig::FromJson(const json& j) {
   ReadBool(j, "do_convert_rgb", &config.do_convert_rgb);
   if (j.contains("rescale_factor")) {
     const json& value = j.at("rescale_factor");
-    if (!value.is_number()) ThrowField("rescale_factor", "must be a number, got " + value.dump());
+    if (!value.is_number()) ThrowField("rescale_factor", "must be a number, got " + BriefJson(value));
     config.rescale_factor = value.get<float>();
   }
   ReadTriple(j, "image_mean", config.mean);
@@ -97,8 +98,8 @@ PreprocessConfig PreprocessConfig::FromJson(const json& j) {
   // PILImageResampling.BICUBIC == 3 is the only filter the resizer implements.
   if (j.contains("resample")) {
     const json& value = j.at("resample");
-    if (!value.is_number_integer()) ThrowField("resample", "must be an integer, got " + value.dump());
-    if (value.get<int64_t>() != 3) ThrowField("resample", "is " + value.dump() + "; only 3 (bicubic) is supported");
+    if (!value.is_number_integer()) ThrowField("resample", "must be an integer, got " + BriefJson(value));
+    if (value.get<int64_t>() != 3) ThrowField("resample", "is " + BriefJson(value) + "; only 3 (bicubic) is supported");
   }
   return config;
 }

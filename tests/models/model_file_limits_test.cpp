@@ -133,6 +133,25 @@ TEST_F(ModelFileLimitsTest, TheConfigAloneRefusesAbsurdSizes) {
             std::string::npos);
 }
 
+// A value quoted in an error is described, never dumped: dumping 100,000 nested arrays
+// recursed once per level and overflowed the stack.
+TEST_F(ModelFileLimitsTest, DeeplyNestedValuesAreDescribedNotDumped) {
+  std::string nested = std::string(100000, '[') + std::string(100000, ']');
+  std::string config = Config().dump();
+  config.insert(config.rfind('}'), ", \"projection_dim\": " + nested);  // the last of a duplicate key wins
+  std::ofstream(dir_ / "config.json") << config;
+  const std::string what = InvalidModelMessage([&] { ClipConfig::FromFile((dir_ / "config.json").string()); });
+  EXPECT_NE(what.find("projection_dim"), std::string::npos) << what.substr(0, 200);
+  EXPECT_LT(what.size(), 400u);
+}
+
+TEST_F(ModelFileLimitsTest, HugeConfigFileIsRefusedBeforeReading) {
+  fs::resize_file(dir_ / "config.json", (16ull << 20) + 1);  // sparse: costs no disk
+  const std::string what = InvalidModelMessage([&] { ClipConfig::FromFile((dir_ / "config.json").string()); });
+  EXPECT_NE(what.find("config.json"), std::string::npos) << what;
+  EXPECT_NE(what.find("limit"), std::string::npos) << what;
+}
+
 // Within the caps but not what the checkpoint holds: the shape check names both.
 TEST_F(ModelFileLimitsTest, ConfigDisagreeingWithTheTensorsIsRefused) {
   nlohmann::json config = Config();
