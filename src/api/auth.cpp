@@ -67,7 +67,7 @@ std::string ReadSecretFile(const std::string& path, const std::string& flag) {
   const std::string secret(Trim(FirstLine(ReadFileBytes(path))));
   if (secret.size() < 32) {
     ThrowInvalidArgument("--" + flag + " " + path + ": the secret on its first line is " + std::to_string(secret.size()) +
-                         " bytes; at least 32 are needed for an HMAC-SHA256 key (e.g. openssl rand -hex 32)");
+                         " bytes; an HMAC-SHA256 key must be at least 32 bytes (e.g. openssl rand -hex 32)");
   }
   RefusePlaceholderSecret(secret, "--" + flag + " " + path);
   return secret;
