@@ -46,7 +46,16 @@ class RedisServer {
     return "";
   }
 
+  // Who may connect: with a password, `--requirepass` (the default user's password);
+  // with an ACL user too, that user, allowed every key and command.
+  struct Auth {
+    std::string password;
+    std::string acl_user;
+    std::string acl_password;
+  };
+
   RedisServer() : port_(FreePort()) {}
+  explicit RedisServer(Auth auth) : port_(FreePort()), auth_(std::move(auth)) {}
   ~RedisServer() { Kill(); }
   RedisServer(const RedisServer&) = delete;
   RedisServer& operator=(const RedisServer&) = delete;
@@ -63,6 +72,10 @@ class RedisServer {
     std::vector<std::string> args = {binary,       "--port",     std::to_string(port_), "--bind", "127.0.0.1",
                                      "--save",     "",           "--appendonly",        "no",     "--daemonize",
                                      "no",         "--loglevel", "warning",             "--protected-mode", "no"};
+    if (!auth_.password.empty()) args.insert(args.end(), {"--requirepass", auth_.password});
+    if (!auth_.acl_user.empty()) {
+      args.insert(args.end(), {"--user", auth_.acl_user, "on", ">" + auth_.acl_password, "~*", "&*", "+@all"});
+    }
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -111,8 +124,19 @@ class RedisServer {
   // Sends PING over a plain socket; true on "+PONG".
   bool Ping() const { return Command("PING\r\n").rfind("+PONG", 0) == 0; }
 
-  // One inline command (e.g. "SET k v\r\n"); the raw reply, "" on any failure.
+  // One inline command (e.g. "SET k v\r\n"); the raw reply, "" on any failure. With a
+  // password the command is preceded by AUTH (as the default user), whose reply is dropped.
   std::string Command(const std::string& inline_command) const {
+    if (auth_.password.empty()) return RawCommand(inline_command, 0);
+    // A RESP array, so that any byte in the password goes through.
+    const std::string auth = "*2\r\n$4\r\nAUTH\r\n$" + std::to_string(auth_.password.size()) + "\r\n" +
+                             auth_.password + "\r\n";
+    return RawCommand(auth + inline_command, 1);
+  }
+
+ private:
+  // Sends `commands`; returns what came back after the first `skip_lines` reply lines.
+  std::string RawCommand(const std::string& commands, int skip_lines) const {
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) return "";
     timeval tv{1, 0};
@@ -124,18 +148,27 @@ class RedisServer {
     addr.sin_port = htons(static_cast<uint16_t>(port_));
     std::string reply;
     if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-        ::send(fd, inline_command.data(), inline_command.size(), MSG_NOSIGNAL) ==
-            static_cast<ssize_t>(inline_command.size())) {
+        ::send(fd, commands.data(), commands.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(commands.size())) {
       char buf[4096];
-      const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
-      if (n > 0) reply.assign(buf, static_cast<size_t>(n));
+      size_t skip_to = 0;
+      for (int skipped = 0;;) {
+        const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+        if (n <= 0) break;
+        reply.append(buf, static_cast<size_t>(n));
+        while (skipped < skip_lines && reply.find("\r\n", skip_to) != std::string::npos) {
+          skip_to = reply.find("\r\n", skip_to) + 2;
+          ++skipped;
+        }
+        if (skipped == skip_lines && reply.size() > skip_to) break;
+      }
+      reply.erase(0, std::min(skip_to, reply.size()));
     }
     ::close(fd);
     return reply;
   }
 
- private:
   int port_;
+  Auth auth_;
   pid_t pid_ = -1;
 };
 

@@ -1,5 +1,6 @@
 #include "cli/cache_options.h"
 
+#include "api/auth.h"
 #include "base/error.h"
 #include "runtime/redis_cache.h"
 
@@ -34,6 +35,16 @@ std::shared_ptr<runtime::EmbeddingCache> EmbeddingCacheFrom(const Args& args, Lo
     o.timeout = std::chrono::milliseconds(timeout_ms);
     o.ttl = std::chrono::seconds(ttl);
     redis_field = o.url.Redacted();
+    const std::string secret_file = args.Get("cache-hmac-secret-file");
+    if (!secret_file.empty()) {
+      o.hmac_key = api::ReadSecretFile(secret_file, "cache-hmac-secret-file");
+    } else {
+      // Still safe (a value planted in Redis fails the check), but only this process can
+      // read what it wrote: the replicas share nothing through Redis.
+      logger.Warning("--redis-url without --cache-hmac-secret-file: Redis entries are signed with a random key of "
+                     "this process and are not shared with other replicas; give every replica the same secret file",
+                     {{"redis", redis_field}});
+    }
     redis = std::make_unique<runtime::RedisCache>(o, logger);
     // Down now is no reason not to serve: Ping warned, and requests retry it later.
     if (redis->Ping()) logger.Info("redis cache connected", {{"redis", redis_field}});

@@ -1,5 +1,6 @@
 // The serve command's embedding cache flags: --cache-bytes (the in-process level),
-// --redis-url, --cache-ttl-secs and --redis-timeout-ms (the level shared by replicas).
+// --redis-url, --cache-ttl-secs, --redis-timeout-ms and --cache-hmac-secret-file (the level
+// shared by replicas).
 #pragma once
 
 #include <memory>

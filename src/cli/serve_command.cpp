@@ -84,7 +84,7 @@ int ServeCommand(int argc, char** argv) {
                   {"model-repository", "host", "port", "threads", "http-threads", "image-pipeline", "default-model",
                    "log-level", "log-format", "config", "max-image-bytes", "max-image-pixels", "max-text-chars", "max-texts", "max-body-bytes",
                    "model-control-mode", "repository-poll-secs", "load-model", "exit-timeout-secs", "max-batch-size",
-                   "max-queue-delay-us", "dynamic-batching", "cache-bytes", "redis-url", "cache-ttl-secs",
+                   "max-queue-delay-us", "dynamic-batching", "cache-bytes", "redis-url", "cache-ttl-secs", "cache-hmac-secret-file",
                    "redis-timeout-ms", "api-keys-file", "jwt-secret-file", "jwt-issuer",
                    "jwt-audience", "rate-limit", "rate-burst", "circuit-breaker-failures",
                    "circuit-breaker-cooldown-secs", "health-check-secs", "health-check-failures", "fault-injection-file",

@@ -19,7 +19,7 @@ class KeyHasher {
   KeyHasher() : ctx_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
     if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1) ThrowInternal("SHA-256 is unavailable");
     // Changes to what a key covers change this tag, so old entries are never read as new ones.
-    Field("mmserve-embedding-key-v1");
+    Field("mmserve-embedding-key-v2");  // v2: the weights fingerprint
   }
   void Field(std::string_view bytes) {
     uint64_t n = bytes.size();
@@ -31,6 +31,7 @@ class KeyHasher {
   void Context(const CacheKeyContext& c, std::string_view kind) {
     Field(c.model);
     Field(std::to_string(c.version));
+    Field(c.weights);
     Field(c.precision);
     Field(kind);
   }

@@ -1,9 +1,10 @@
 // Embeddings cached by content, so that inputs seen before (zero-shot label sets above
 // all) skip the encoders. A key is the SHA-256 of everything the embedding depends on:
-// model name, version, precision, kind (image or text) and the preprocessed input (token
-// ids for a text; the encoded bytes and the image pipeline for an image, so that an image
-// hit skips decoding too). A version's weights are taken to be immutable: new weights are
-// published as a new version, which has new keys.
+// model name, version, a fingerprint of the loaded checkpoint's bytes, precision, kind
+// (image or text) and the preprocessed input (token ids for a text; the encoded bytes and
+// the image pipeline for an image, so that an image hit skips decoding too). The
+// fingerprint (weights_fingerprint.h) gives a version whose files were replaced in place
+// new keys, so that it never answers with the old weights' embeddings.
 //
 // Two levels: an in-process LRU bounded in bytes (MemoryCache), and optionally a level
 // shared by the replicas (RedisCache, redis_cache.h). EmbeddingCache looks up the first,
@@ -21,6 +22,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace mms::runtime {
@@ -30,10 +32,22 @@ using CachedEmbedding = std::vector<float>;
 
 // What an embedding depends on besides its input.
 struct CacheKeyContext {
+  CacheKeyContext() = default;
+  // Positional, as the fields are listed; the weights last so that a key of a model loaded
+  // without a fingerprint can still be spelled {model, version, precision, pipeline}.
+  CacheKeyContext(std::string model, int64_t version, std::string precision = "fp32", std::string image_pipeline = "hf",
+                  std::string weights = "")
+      : model(std::move(model)),
+        version(version),
+        precision(std::move(precision)),
+        image_pipeline(std::move(image_pipeline)),
+        weights(std::move(weights)) {}
+
   std::string model;
   int64_t version = 0;
   std::string precision = "fp32";    // the precision the model really runs in
   std::string image_pipeline = "hf";  // "hf" | "openai"
+  std::string weights;               // FingerprintCheckpoint of the files loaded
 };
 
 CacheDigest ImageCacheKey(const CacheKeyContext& context, std::string_view encoded_image);

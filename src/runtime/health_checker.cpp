@@ -43,17 +43,23 @@ void HealthChecker::CheckOnce() {
   for (const auto& model : repository_.Loaded()) {
     const std::string key = model->name() + ":" + std::to_string(model->version());
     seen.insert(key);
-    std::string error;
-    if (model->Probe(&error)) {
+    const ServedModel::ProbeResult probe = model->Probe(options_.probe_timeout);
+    if (probe.outcome == ServedModel::ProbeOutcome::kHealthy) {
       if (consecutive_failures_[key] > 0) {
         logger_.Info("health check passes again", {{"model", model->name()}, {"version", model->version()}});
       }
       consecutive_failures_[key] = 0;
       continue;
     }
+    if (probe.outcome == ServedModel::ProbeOutcome::kBusy) {
+      // Neither a pass nor a failure: the count of failures in a row is left as it is.
+      logger_.Info("health check inconclusive: the model is busy",
+                   {{"model", model->name()}, {"version", model->version()}, {"reason", probe.detail}});
+      continue;
+    }
     const int failures = ++consecutive_failures_[key];
     logger_.Warning("health check failed", {{"model", model->name()}, {"version", model->version()},
-                                            {"consecutive_failures", failures}, {"reason", error}});
+                                            {"consecutive_failures", failures}, {"reason", probe.detail}});
     if (failures >= options_.failures_before_reload) to_reload.insert(model->name());
   }
   for (auto it = consecutive_failures_.begin(); it != consecutive_failures_.end();) {

@@ -1,6 +1,10 @@
 #include "runtime/redis_cache.h"
 
 #include <hiredis/hiredis.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
 
 #include <bit>
 #include <csignal>
@@ -49,13 +53,28 @@ std::string PercentDecode(std::string_view s, std::string_view what) {
   return out;
 }
 
+// The value is not echoed: in a mistyped URL ("redis://user:secret" without "@host",
+// or a password holding an unescaped '/') the port or database field is the password.
 int ParseNumber(std::string_view s, int max, const std::string& what) {
   if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string_view::npos) {
-    ThrowInvalidArgument("--redis-url: " + what + " \"" + std::string(s) + "\" is not a number");
+    ThrowInvalidArgument("--redis-url: the " + what + " is not a number");
   }
   const int v = std::stoi(std::string(s));
-  if (v > max) ThrowInvalidArgument("--redis-url: " + what + " " + std::string(s) + " is over " + std::to_string(max));
+  if (v > max) ThrowInvalidArgument("--redis-url: the " + what + " is over " + std::to_string(max));
   return v;
+}
+
+// A URL as typed, for an error message, with whatever stands before its last '@' (the
+// user information, and a password holding '/' or '@' with it) masked.
+std::string RedactedUrlText(std::string_view url) {
+  const size_t scheme = url.find("://");
+  const size_t start = scheme == std::string_view::npos ? 0 : scheme + 3;
+  const size_t at = url.rfind('@');
+  if (at == std::string_view::npos || at < start) return std::string(url);
+  const std::string_view userinfo = url.substr(start, at - start);
+  const size_t colon = userinfo.find(':');
+  const std::string user = colon == std::string_view::npos ? "" : std::string(userinfo.substr(0, colon));
+  return std::string(url.substr(0, start)) + user + ":***" + std::string(url.substr(at));
 }
 
 timeval ToTimeval(std::chrono::milliseconds ms) {
@@ -80,7 +99,13 @@ std::string ReplyError(redisContext* c, redisReply* r, const char* command) {
 RedisUrl ParseRedisUrl(std::string_view url) {
   constexpr std::string_view kScheme = "redis://";
   if (url.substr(0, kScheme.size()) != kScheme) {
-    ThrowInvalidArgument("--redis-url must look like redis://host:port/db (got \"" + std::string(url) + "\")");
+    // Only the scheme is shown: without "redis://" nothing says where a password would be.
+    const size_t sep = url.find("://");
+    ThrowInvalidArgument("--redis-url must look like redis://host:port/db" +
+                         (sep == std::string_view::npos || sep > 16
+                              ? std::string(" (no scheme found)")
+                              : " (got the scheme \"" + std::string(url.substr(0, sep)) + "\"; rediss:// is not supported, "
+                                "use a TLS sidecar)"));
   }
   std::string_view rest = url.substr(kScheme.size());
   RedisUrl r;
@@ -124,7 +149,7 @@ RedisUrl ParseRedisUrl(std::string_view url) {
       if (port.empty()) ThrowInvalidArgument("--redis-url: empty port");
     }
   }
-  if (r.host.empty()) ThrowInvalidArgument("--redis-url names no host (\"" + std::string(url) + "\")");
+  if (r.host.empty()) ThrowInvalidArgument("--redis-url names no host (\"" + RedactedUrlText(url) + "\")");
   if (!port.empty()) {
     r.port = ParseNumber(port, 65535, "port");
     if (r.port == 0) ThrowInvalidArgument("--redis-url: port 0");
@@ -171,6 +196,43 @@ std::optional<CachedEmbedding> DecodeRedisValue(std::string_view value) {
   return out;
 }
 
+namespace {
+
+std::string ValueTag(std::string_view key, std::string_view encoded, std::string_view hmac_key) {
+  // The key's length first, so that no (key, value) pair can be re-split into another.
+  std::string len(4, '\0');
+  PutU32(len, 0, static_cast<uint32_t>(key.size()));
+  std::string data = len;
+  data.append(key).append(encoded);
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int out_len = 0;
+  const bool ok = HMAC(EVP_sha256(), hmac_key.data(), static_cast<int>(hmac_key.size()),
+                       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &out_len) != nullptr;
+  if (!ok || out_len != kRedisValueTagBytes) ThrowInternal("HMAC-SHA256 of a Redis cache value failed");
+  return std::string(reinterpret_cast<const char*>(out), out_len);
+}
+
+bool IsVersion1Value(std::string_view value) {
+  return value.size() >= kHeaderBytes && std::memcmp(value.data(), kMagic, sizeof(kMagic)) == 0 && value[4] == 1 &&
+         value[5] == 0;
+}
+
+}  // namespace
+
+std::string SealRedisValue(std::string_view key, std::string encoded, std::string_view hmac_key) {
+  encoded += ValueTag(key, encoded, hmac_key);
+  return encoded;
+}
+
+std::optional<std::string_view> OpenRedisValue(std::string_view key, std::string_view stored,
+                                               std::string_view hmac_key) {
+  if (stored.size() < kRedisValueTagBytes) return std::nullopt;
+  const std::string_view encoded = stored.substr(0, stored.size() - kRedisValueTagBytes);
+  const std::string expected = ValueTag(key, encoded, hmac_key);
+  if (CRYPTO_memcmp(expected.data(), stored.data() + encoded.size(), kRedisValueTagBytes) != 0) return std::nullopt;
+  return encoded;
+}
+
 // ---------------------------------------------------------------------------------------
 // RedisCache
 
@@ -179,6 +241,13 @@ RedisCache::RedisCache(RedisCacheOptions options, Logger& logger) : options_(std
   // the whole process with SIGPIPE instead of failing one cache call.
   std::signal(SIGPIPE, SIG_IGN);
   if (options_.max_connections < 1) options_.max_connections = 1;
+  if (options_.hmac_key.empty()) {
+    // No shared secret: this process trusts only what it wrote itself.
+    options_.hmac_key.resize(32);
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(options_.hmac_key.data()), 32) != 1) {
+      ThrowInternal("no random bytes for the Redis cache's HMAC key");
+    }
+  }
 }
 
 RedisCache::~RedisCache() {
@@ -212,8 +281,11 @@ redisContext* RedisCache::Connect(std::string* error) {
   };
   bool ok = true;
   if (!options_.url.password.empty()) {
-    ok = options_.url.username.empty() ? run({"AUTH", options_.url.password}, "AUTH")
-                                       : run({"AUTH", options_.url.username, options_.url.password}, "AUTH");
+    // The reply (WRONGPASS ...) never holds the password; the command is not logged.
+    const char* what = options_.url.username.empty() ? "AUTH with the password of --redis-url"
+                                                     : "AUTH with the user and password of --redis-url";
+    ok = options_.url.username.empty() ? run({"AUTH", options_.url.password}, what)
+                                       : run({"AUTH", options_.url.username, options_.url.password}, what);
   }
   if (ok && options_.url.db != 0) ok = run({"SELECT", std::to_string(options_.url.db)}, "SELECT");
   if (!ok) {
@@ -373,7 +445,13 @@ std::vector<std::optional<CachedEmbedding>> RedisCache::GetMany(const std::vecto
     if (error.empty()) {
       for (size_t i = 0; i < keys.size(); ++i) {
         const redisReply* e = r->element[i];
-        if (e->type == REDIS_REPLY_STRING) out[i] = DecodeRedisValue(std::string_view(e->str, e->len));
+        if (e->type != REDIS_REPLY_STRING) continue;
+        const std::string_view stored(e->str, e->len);
+        if (const auto encoded = OpenRedisValue(names[i], stored, options_.hmac_key)) {
+          out[i] = DecodeRedisValue(*encoded);
+        } else if (!IsVersion1Value(stored)) {  // an entry of the previous release is just old
+          Reject(names[i]);
+        }
         if (out[i]) ++hits;
       }
     }
@@ -397,7 +475,7 @@ void RedisCache::PutMany(const std::vector<CacheDigest>& keys, const std::vector
   if (!c) return;
   const std::string ttl = std::to_string(options_.ttl.count());
   for (size_t i = 0; i < n; ++i) {
-    const std::string key = KeyOf(keys[i]), value = EncodeRedisValue(values[i]);
+    const std::string key = KeyOf(keys[i]), value = SealRedisValue(key, EncodeRedisValue(values[i]), options_.hmac_key);
     std::vector<const char*> argv = {"SET", key.data(), value.data()};
     std::vector<size_t> lens = {3, key.size(), value.size()};
     if (options_.ttl.count() > 0) {
@@ -432,6 +510,32 @@ void RedisCache::PutMany(const std::vector<CacheDigest>& keys, const std::vector
   } else {
     Fail(c, error);
   }
+}
+
+void RedisCache::Reject(const std::string& key) {
+  uint64_t total = 0, since = 0;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++rejected_;
+    ++rejected_since_warning_;
+    const auto now = Clock::now();
+    if (last_rejection_warning_ && now - *last_rejection_warning_ < options_.warning_interval) return;
+    last_rejection_warning_ = now;
+    total = rejected_;
+    since = rejected_since_warning_;
+    rejected_since_warning_ = 0;
+  }
+  logger_.Warning("redis cache value failed its HMAC check and was treated as a miss (written by someone without "
+                  "the cache secret, corrupted, or written with another --cache-hmac-secret-file)",
+                  {{"redis", options_.url.Redacted()},
+                   {"key", key},
+                   {"rejected_since_last_warning", since},
+                   {"rejected_total", total}});
+}
+
+uint64_t RedisCache::rejected() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return rejected_;
 }
 
 CacheLevelStats RedisCache::Stats() const {

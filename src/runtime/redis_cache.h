@@ -34,13 +34,25 @@ struct RedisUrl {
 };
 RedisUrl ParseRedisUrl(std::string_view url);
 
-// A stored value: a 16-byte header, then the floats, all little-endian.
+// A stored value: a 16-byte header, then the floats, all little-endian, then a 32-byte
+// HMAC-SHA256 tag (SealRedisValue).
 //   bytes 0-3 magic "MMSE", 4-5 format version, 6-7 zero, 8-11 dim, 12-15 float count
 // Decoding checks all of it; anything else (another version, another program's value,
 // a truncated one) is nullopt, which the cache treats as a miss.
-constexpr uint16_t kRedisValueFormatVersion = 1;
+// Version 2 added the tag; a version 1 value (no tag) is an old entry, a plain miss.
+constexpr uint16_t kRedisValueFormatVersion = 2;
 std::string EncodeRedisValue(std::span<const float> embedding);
 std::optional<CachedEmbedding> DecodeRedisValue(std::string_view value);
+
+// Whoever can reach Redis can write any key (SCAN finds them all), so a value is trusted
+// only with a tag only the replicas can make: HMAC-SHA256, keyed by the deployment's
+// secret, over the key's length and name and the encoded value. Binding the key stops a
+// genuine value from being copied under another key (another text's embedding).
+constexpr size_t kRedisValueTagBytes = 32;
+std::string SealRedisValue(std::string_view key, std::string encoded, std::string_view hmac_key);
+// The encoded value when the tag is right, else nullopt. Compared in constant time.
+std::optional<std::string_view> OpenRedisValue(std::string_view key, std::string_view stored,
+                                               std::string_view hmac_key);
 
 struct RedisCacheOptions {
   RedisUrl url;
@@ -50,6 +62,9 @@ struct RedisCacheOptions {
   std::chrono::milliseconds warning_interval{10000};
   int max_connections = 8;  // requests beyond it wait for a free connection, up to the timeout
   std::string key_prefix = "mms:emb:";
+  // Key of the values' HMAC (--cache-hmac-secret-file): replicas share entries only when
+  // they share it. Empty: a random key of this process's own.
+  std::string hmac_key;
 };
 
 class RedisCache final : public CacheLevel {
@@ -65,6 +80,9 @@ class RedisCache final : public CacheLevel {
   // One pipelined round trip of SET key value EX ttl.
   void PutMany(const std::vector<CacheDigest>& keys, const std::vector<std::span<const float>>& values) override;
   CacheLevelStats Stats() const override;
+  // Values found in Redis whose HMAC tag was wrong (planted, corrupted, or written under
+  // another secret): each was answered as a miss.
+  uint64_t rejected() const;
 
   // Connects now (ignoring the retry interval); whether Redis answered. For start-up.
   bool Ping();
@@ -81,6 +99,9 @@ class RedisCache final : public CacheLevel {
   void Fail(redisContext* c, const std::string& what);
   redisContext* Connect(std::string* error);
   void MarkUp();
+  // Counts a value that failed its HMAC check; logs the first, then at most once per
+  // warning_interval with the count.
+  void Reject(const std::string& key);
 
   RedisCacheOptions options_;
   Logger& logger_;
@@ -98,6 +119,9 @@ class RedisCache final : public CacheLevel {
   uint64_t outage_failures_ = 0;
 
   CacheLevelStats stats_;  // under mutex_
+  uint64_t rejected_ = 0;  // under mutex_
+  uint64_t rejected_since_warning_ = 0;
+  std::optional<std::chrono::steady_clock::time_point> last_rejection_warning_;
 };
 
 }  // namespace mms::runtime

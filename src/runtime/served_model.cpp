@@ -9,6 +9,7 @@
 #include "base/file_util.h"
 #include "base/logger.h"
 #include "models/clip/clip_scoring.h"
+#include "runtime/weights_fingerprint.h"
 
 namespace mms::runtime {
 
@@ -104,14 +105,27 @@ std::shared_ptr<ServedModel> ServedModel::Load(const std::string& name, int64_t 
       ThrowInvalidModel("unknown parameter \"" + key + "\" (known: cache, image_pipeline, precision)");
     }
   }
+  // Cached embeddings are keyed by the bytes of the files loaded. The files' identities
+  // before hashing and after loading must agree, or the fingerprint might describe other
+  // weights than the ones that serve (files replaced during the load).
+  const bool caching = cache && defaults.cache;
+  std::string weights;
+  std::vector<CheckpointFileState> files_before;
+  if (caching) {
+    files_before = CheckpointState(dir);
+    weights = FingerprintCheckpoint(dir);
+  }
   m->pipeline_ = models::ClipPipeline::Load(dir, clip);
   m->threads_per_instance_ = clip.threads;
-  if (cache && defaults.cache) {
+  if (caching) {
+    if (CheckpointState(dir) != files_before) {
+      ThrowInvalidModel("the files of " + dir + " changed while it was loading; load it again");
+    }
     m->cache_ = defaults.cache;
     // The precision the model really runs in (it may have fallen back to fp32), so that
     // replicas on different CPUs never share embeddings of different precisions.
     m->cache_key_ = {name, version, PrecisionName(m->pipeline_->model().precision()),
-                     ImagePipelineName(clip.image_pipeline)};
+                     ImagePipelineName(clip.image_pipeline), weights};
   }
 
   const BatcherConfig batcher = BatcherConfigFrom(m->config_, defaults);
@@ -122,7 +136,7 @@ std::shared_ptr<ServedModel> ServedModel::Load(const std::string& name, int64_t 
     m->text_workspaces_.push_back(std::make_unique<Workspace>());
   }
   const std::string batcher_name = name + ":" + std::to_string(version);
-  m->fault_injection_file_ = defaults.fault_injection_file;
+  m->fault_injector_ = NewFaultInjector(name, version);
   Logger* logger = defaults.logger;
   m->breaker_ = std::make_unique<CircuitBreaker>(
       defaults.breaker, [logger, name, version](BreakerState from, BreakerState to, const std::string& last_error) {
@@ -135,7 +149,7 @@ std::shared_ptr<ServedModel> ServedModel::Load(const std::string& name, int64_t 
 
   m->image_batcher_ = std::make_unique<DynamicBatcher<std::vector<float>, Embedding>>(
       batcher_name + " images", batcher, [self](std::vector<std::vector<float>>& batch, int instance) {
-        return self->Execute([&] {
+        return self->Execute("image", batch.size(), [&] {
           if (self->threads_per_instance_ > 0) omp_set_num_threads(self->threads_per_instance_);
           const int64_t n = static_cast<int64_t>(batch.size()), floats = self->pipeline_->image_floats();
           const int64_t dim = self->embed_dim();
@@ -150,7 +164,7 @@ std::shared_ptr<ServedModel> ServedModel::Load(const std::string& name, int64_t 
       });
   m->text_batcher_ = std::make_unique<DynamicBatcher<std::vector<int32_t>, Embedding>>(
       batcher_name + " texts", batcher, [self](std::vector<std::vector<int32_t>>& batch, int instance) {
-        return self->Execute([&] {
+        return self->Execute("text", batch.size(), [&] {
           if (self->threads_per_instance_ > 0) omp_set_num_threads(self->threads_per_instance_);
           const int64_t n = static_cast<int64_t>(batch.size()), dim = self->embed_dim();
           std::vector<float> out(n * dim);
@@ -165,16 +179,10 @@ std::shared_ptr<ServedModel> ServedModel::Load(const std::string& name, int64_t 
 
 ServedModel::~ServedModel() { Shutdown(std::chrono::milliseconds(30000)); }
 
-std::vector<ServedModel::Embedding> ServedModel::Execute(const std::function<std::vector<Embedding>()>& run) {
+std::vector<ServedModel::Embedding> ServedModel::Execute(const char* part, size_t batch_size,
+                                                        const std::function<std::vector<Embedding>()>& run) {
   try {
-    if (!fault_injection_file_.empty() && !poisoned_) {
-      std::error_code ec;
-      if (std::filesystem::exists(fault_injection_file_, ec) &&
-          ReadFileBytes(fault_injection_file_).find(name_) != std::string::npos) {
-        poisoned_ = true;
-      }
-    }
-    if (poisoned_) ThrowInternal("injected fault: this loaded instance of \"" + name_ + "\" is broken until reloaded");
+    if (fault_injector_) fault_injector_->BeforeExecution({name_, version_, part, batch_size});
     auto results = run();
     breaker_->RecordSuccess();
     return results;
@@ -184,15 +192,71 @@ std::vector<ServedModel::Embedding> ServedModel::Execute(const std::function<std
   }
 }
 
-bool ServedModel::Probe(std::string* error) {
+namespace {
+
+// Queue-side answers (full, timed out, shutting down) and a momentary shortage of memory
+// say the model was busy, not that it is broken: reloading it would not help, and a busy
+// model must never be reloaded for being busy.
+ServedModel::ProbeOutcome ClassifyProbeError(std::exception_ptr error, std::string* why) {
   try {
-    auto futures = text_batcher_->SubmitMany({pipeline_->Tokenize("health check")}, std::nullopt);
-    for (auto& f : futures) f.get();
-    return true;
+    std::rethrow_exception(error);
+  } catch (const Error& e) {
+    *why = e.what();
+    const bool busy = e.code() == ErrorCode::kUnavailable || e.code() == ErrorCode::kTimeout;
+    return busy ? ServedModel::ProbeOutcome::kBusy : ServedModel::ProbeOutcome::kFailed;
+  } catch (const std::bad_alloc&) {
+    *why = "out of memory for the probe's batch";
+    return ServedModel::ProbeOutcome::kBusy;
   } catch (const std::exception& e) {
-    if (error) *error = e.what();
-    return false;
+    *why = e.what();
+  } catch (...) {
+    *why = "unknown exception";
   }
+  return ServedModel::ProbeOutcome::kFailed;
+}
+
+}  // namespace
+
+ServedModel::ProbeResult ServedModel::Probe(std::chrono::milliseconds deadline) {
+  ProbeResult result;
+  const auto note = [&](const char* part, ProbeOutcome outcome, const std::string& why) {
+    if (outcome == ProbeOutcome::kHealthy) return;
+    result.outcome = std::max(result.outcome, outcome);
+    result.detail += (result.detail.empty() ? "" : "; ") + std::string(part) + ": " + why;
+  };
+  const auto until = Clock::now() + deadline;
+  const auto queue_timeout = std::chrono::duration_cast<std::chrono::microseconds>(deadline);
+  std::vector<std::pair<const char*, std::future<Embedding>>> waits;
+  // Both parts are queued before waiting on either, so the deadline covers them together.
+  try {
+    std::vector<std::vector<float>> image;
+    image.emplace_back(static_cast<size_t>(pipeline_->image_floats()), 0.0f);  // mid-grey after normalizing
+    waits.emplace_back("image", std::move(image_batcher_->SubmitMany(std::move(image), queue_timeout).front()));
+  } catch (...) {
+    std::string why;
+    note("image", ClassifyProbeError(std::current_exception(), &why), why);
+  }
+  try {
+    waits.emplace_back("text", std::move(text_batcher_->SubmitMany({pipeline_->Tokenize("health check")}, queue_timeout)
+                                             .front()));
+  } catch (...) {
+    std::string why;
+    note("text", ClassifyProbeError(std::current_exception(), &why), why);
+  }
+  for (auto& [part, future] : waits) {
+    // An item still running at the deadline finishes on its own; its answer is dropped.
+    if (future.wait_until(until) != std::future_status::ready) {
+      note(part, ProbeOutcome::kBusy, "no answer within " + std::to_string(deadline.count()) + " ms");
+      continue;
+    }
+    try {
+      future.get();
+    } catch (...) {
+      std::string why;
+      note(part, ClassifyProbeError(std::current_exception(), &why), why);
+    }
+  }
+  return result;
 }
 
 void ServedModel::Shutdown(std::chrono::milliseconds deadline) {

@@ -20,6 +20,7 @@
 #include "runtime/circuit_breaker.h"
 #include "runtime/dynamic_batcher.h"
 #include "runtime/embedding_cache.h"
+#include "runtime/fault_injection.h"
 
 namespace mms {
 class Logger;
@@ -37,9 +38,6 @@ struct ServingDefaults {
   // opts a model out.
   std::shared_ptr<EmbeddingCache> cache;
   BreakerOptions breaker;        // per model version
-  // Tests only: while this file exists and names the model, the model's executions fail
-  // and the loaded instance stays broken (as after memory corruption) until reloaded.
-  std::string fault_injection_file;
   Logger* logger = nullptr;  // breaker state changes are logged here
 };
 
@@ -112,9 +110,20 @@ class ServedModel {
   ModelStats Stats() const;
   bool caching() const { return cache_ != nullptr; }
 
-  // A tiny inference straight to the text batcher (no cache, past the breaker: it is how
-  // a health check finds out whether an open breaker may close). Never throws.
-  bool Probe(std::string* error);
+  // How a health probe went. kBusy says nothing about the model's health: the probe could
+  // not run in time (queue full, timed out in the queue, no answer by the deadline, shutting
+  // down, or memory short for the moment). Only kFailed is an execution that failed.
+  enum class ProbeOutcome { kHealthy = 0, kBusy = 1, kFailed = 2 };
+  struct ProbeResult {
+    ProbeOutcome outcome = ProbeOutcome::kHealthy;
+    std::string detail;  // per part that was not healthy: "image: <why>; text: <why>"
+  };
+  // A tiny inference on each part of the model: a synthetic preprocessed image straight to
+  // the image batcher and a short text straight to the text batcher (no cache, past the
+  // breaker: it is how a health check finds out whether an open breaker may close). Both
+  // are queued with `deadline` as their queue timeout and waited for until `deadline` at
+  // most. The worst part decides the outcome. Never throws.
+  ProbeResult Probe(std::chrono::milliseconds deadline);
   BreakerState breaker_state() const { return breaker_->state(); }
   // Whether requests are accepted now: the breaker is not open.
   bool healthy() const { return breaker_->state() != BreakerState::kOpen; }
@@ -148,11 +157,11 @@ class ServedModel {
   std::vector<std::unique_ptr<Workspace>> image_workspaces_;  // one per instance
   std::vector<std::unique_ptr<Workspace>> text_workspaces_;   // one per instance
   int threads_per_instance_ = 0;
-  // Runs one batch: the injected fault check, then `run`, reporting the outcome to the breaker.
-  std::vector<Embedding> Execute(const std::function<std::vector<Embedding>()>& run);
+  // Runs one batch of `part` ("image" or "text"): the test builds' fault hook, then `run`,
+  // reporting the outcome to the breaker.
+  std::vector<Embedding> Execute(const char* part, size_t batch_size, const std::function<std::vector<Embedding>()>& run);
   std::unique_ptr<CircuitBreaker> breaker_;
-  std::string fault_injection_file_;
-  std::atomic<bool> poisoned_{false};
+  std::unique_ptr<FaultInjector> fault_injector_;  // null in production builds
   std::unique_ptr<DynamicBatcher<std::vector<float>, Embedding>> image_batcher_;
   std::unique_ptr<DynamicBatcher<std::vector<int32_t>, Embedding>> text_batcher_;
 

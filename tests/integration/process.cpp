@@ -34,8 +34,9 @@ std::string Slurp(const std::string& path) {
   return ss.str();
 }
 
-pid_t Spawn(const std::vector<std::string>& args, const std::string& out_path, const std::string& err_path) {
-  std::vector<std::string> full = {MMS_BINARY};
+pid_t Spawn(const std::vector<std::string>& args, const std::string& out_path, const std::string& err_path,
+            const char* binary = MMS_BINARY) {
+  std::vector<std::string> full = {binary};
   full.insert(full.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : full) argv.push_back(a.data());
@@ -46,9 +47,9 @@ pid_t Spawn(const std::vector<std::string>& args, const std::string& out_path, c
   posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   pid_t pid;
-  const int rc = posix_spawn(&pid, MMS_BINARY, &actions, nullptr, argv.data(), environ);
+  const int rc = posix_spawn(&pid, binary, &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) throw std::runtime_error("cannot start " + std::string(MMS_BINARY));
+  if (rc != 0) throw std::runtime_error("cannot start " + std::string(binary));
   return pid;
 }
 
@@ -68,14 +69,15 @@ CommandResult RunMmserve(const std::vector<std::string>& args) {
   return r;
 }
 
-ServerProcess::ServerProcess(std::vector<std::string> extra_args, const std::string& repository) {
+ServerProcess::ServerProcess(std::vector<std::string> extra_args, const std::string& repository,
+                             ServerBinary binary) {
   port_ = FreePort();
   log_path_ = TempPath("server_log");
   std::vector<std::string> args = {"serve", "--model-repository",
                                    repository.empty() ? SourcePath("model_repository") : repository,
                                    "--host", "127.0.0.1", "--port", std::to_string(port_)};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
-  pid_ = Spawn(args, "/dev/null", log_path_);
+  pid_ = Spawn(args, "/dev/null", log_path_, binary == ServerBinary::kTesting ? MMS_TESTING_BINARY : MMS_BINARY);
   // An HTTPS server does not answer the plain client: its log line says when it listens.
   const bool tls = std::find(args.begin(), args.end(), "--tls-cert") != args.end();
   httplib::Client client("127.0.0.1", port_);

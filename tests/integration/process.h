@@ -17,11 +17,16 @@ struct CommandResult {
 CommandResult RunMmserve(const std::vector<std::string>& args);
 
 
+// Which server binary a test runs: the production one, or mmserve-testing, the same
+// program with the test builds' fault-injection hooks (src/runtime/fault_injection.h).
+enum class ServerBinary { kProduction, kTesting };
+
 // Starts `mmserve serve ...` on a free port and waits until /health answers.
 class ServerProcess {
  public:
   explicit ServerProcess(std::vector<std::string> extra_args,
-                         const std::string& repository = "");  // default: the demo repository
+                         const std::string& repository = "",  // default: the demo repository
+                         ServerBinary binary = ServerBinary::kProduction);
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;

@@ -1,5 +1,5 @@
-// Circuit breaker and health-check recovery on the real server. A test-only fault file
-// breaks the loaded instance (as memory corruption would: it stays broken once hit):
+// Circuit breaker and health-check recovery on the real server. A fault file, which only
+// the test build of the server (mmserve-testing) reads, breaks the loaded instance (as memory corruption would: it stays broken once hit):
 // requests fail, the breaker opens (fast 503s, readiness false, index says why), the
 // health checker's probes keep failing and reload the model from the repository, and the
 // fresh instance serves again.
@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "process.h"
+#include "test_support.h"
 
 namespace mms::testing {
 namespace {
@@ -45,7 +46,8 @@ TEST(RecoveryTest, BreakerOpensAndHealthCheckReloadsTheModel) {
   // No embedding cache: the repeated request must reach the broken model, not its cached answer.
   ServerProcess server({"--threads", "1", "--circuit-breaker-failures", "3", "--circuit-breaker-cooldown-secs", "30",
                         "--health-check-secs", "0.5", "--health-check-failures", "2", "--fault-injection-file",
-                        fault.string(), "--cache-bytes", "0"});
+                        fault.string(), "--cache-bytes", "0"},
+                       "", ServerBinary::kTesting);
   httplib::Client c("127.0.0.1", server.port());
   ASSERT_EQ(Embed(c), 200);
 
@@ -78,6 +80,42 @@ TEST(RecoveryTest, BreakerOpensAndHealthCheckReloadsTheModel) {
   EXPECT_NE(log.find("\"to\":\"open\""), std::string::npos);
   EXPECT_NE(log.find("reloading the model after repeated health check failures"), std::string::npos);
   EXPECT_NE(log.find("\"message\":\"model loaded\""), std::string::npos);
+}
+
+// Fault injection exists only in the test build: the production server has no such flag,
+// and ignores the environment variable that would set it.
+TEST(RecoveryTest, ProductionServerRefusesTheFaultInjectionFlag) {
+  // The bad port makes a server that took the flag exit at once instead of serving.
+  const CommandResult r = RunMmserve({"serve", "--model-repository", SourcePath("model_repository"),
+                                      "--fault-injection-file", "/tmp/mms_fault_never_read", "--port", "-1"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("unknown option --fault-injection-file"), std::string::npos) << r.err;
+}
+
+TEST(RecoveryTest, ProductionServerIgnoresTheFaultInjectionEnvironment) {
+  const fs::path fault = fs::temp_directory_path() / ("mms_fault_env_" + std::to_string(::getpid()));
+  std::ofstream(fault) << "clip\n";
+  ::setenv("MMSERVE_FAULT_INJECTION_FILE", fault.string().c_str(), 1);
+  ServerProcess server({"--threads", "1", "--cache-bytes", "0", "--circuit-breaker-failures", "1"});
+  ::unsetenv("MMSERVE_FAULT_INJECTION_FILE");
+  httplib::Client c("127.0.0.1", server.port());
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(Embed(c), 200) << server.Log();
+  fs::remove(fault);
+}
+
+// The fault file names models by whole lines: "clip" is not broken by a fault meant for
+// another model whose name contains it, nor by a prefix of its name.
+TEST(RecoveryTest, FaultFileMatchesTheModelNameExactly) {
+  const fs::path fault = fs::temp_directory_path() / ("mms_fault_exact_" + std::to_string(::getpid()));
+  std::ofstream(fault) << "clip-large\ncli\n";
+  ServerProcess server({"--threads", "1", "--cache-bytes", "0", "--circuit-breaker-failures", "0",
+                        "--fault-injection-file", fault.string()},
+                       "", ServerBinary::kTesting);
+  httplib::Client c("127.0.0.1", server.port());
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(Embed(c), 200);
+  std::ofstream(fault, std::ios::app) << "clip\n";
+  EXPECT_EQ(Embed(c), 500);
+  fs::remove(fault);
 }
 
 TEST(RecoveryTest, HealthyModelIsNeverReloaded) {

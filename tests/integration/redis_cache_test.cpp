@@ -8,12 +8,17 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
+#include <unistd.h>
 
 #include "base/file_util.h"
 #include "process.h"
+#include "runtime/redis_cache.h"
 #include "redis_server.h"
 #include "test_support.h"
 
@@ -72,6 +77,23 @@ std::vector<std::string> Labels() { return ClipGolden()["labels"].get<std::vecto
 constexpr char kUnavailable[] = "\"message\":\"redis cache unavailable";
 constexpr char kReconnected[] = "\"message\":\"redis cache reconnected\"";
 
+// A file holding `text`, removed when the object goes.
+class TempFile {
+ public:
+  explicit TempFile(const std::string& text) {
+    static int n = 0;
+    path_ = ::testing::TempDir() + "/mms_redis_it_" + std::to_string(::getpid()) + "_" + std::to_string(n++);
+    std::FILE* f = std::fopen(path_.c_str(), "w");
+    std::fputs(text.c_str(), f);
+    std::fclose(f);
+  }
+  ~TempFile() { std::remove(path_.c_str()); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
 class RedisCacheIntegrationTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -80,11 +102,14 @@ class RedisCacheIntegrationTest : public ::testing::Test {
     }
     redis_.Start();
   }
+  // The replicas share the HMAC secret of their Redis entries, as a deployment's do.
   std::vector<std::string> ReplicaArgs() const {
-    return {"--threads", "1", "--redis-url", redis_.Url(), "--redis-timeout-ms", "50", "--cache-ttl-secs", "600"};
+    return {"--threads", "1", "--redis-url", redis_.Url(), "--redis-timeout-ms", "50", "--cache-ttl-secs", "600",
+            "--cache-hmac-secret-file", secret_.path()};
   }
 
   RedisServer redis_;  // declared first: the servers go before it
+  TempFile secret_{"integration-test-cache-secret-0123456789abcdef\n"};
 };
 
 TEST_F(RedisCacheIntegrationTest, IdenticalRequestsRunNoEncoderOnEitherReplica) {
@@ -213,6 +238,95 @@ TEST_F(RedisCacheIntegrationTest, RedisKilledUnderLoadFailsNoRequestAndIsRejoine
   const uint64_t b_before = Executions(b.port());
   EXPECT_EQ(PredictOk(b.port(), image, texts), from_a);
   EXPECT_EQ(Executions(b.port()), b_before);
+}
+
+// The keys of Redis's reply to KEYS mms:emb:*.
+std::vector<std::string> CacheKeys(const RedisServer& redis) {
+  std::vector<std::string> keys;
+  std::istringstream reply(redis.Command("KEYS mms:emb:*\r\n"));
+  for (std::string line; std::getline(reply, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.rfind("mms:emb:", 0) == 0) keys.push_back(line);
+  }
+  return keys;
+}
+
+// Whoever reaches Redis overwrites every entry with a well-formed value of its own: a
+// replica that has not seen the request computes it again rather than serve the plant.
+TEST_F(RedisCacheIntegrationTest, EntriesPlantedInRedisAreNotServed) {
+  const std::string image = Image("astronaut.png");
+  json first;
+  {
+    ServerProcess a(ReplicaArgs());
+    first = PredictOk(a.port(), image, Labels());
+  }
+  const std::vector<std::string> keys = CacheKeys(redis_);
+  ASSERT_EQ(keys.size(), 1 + Labels().size());
+  for (const auto& key : keys) {
+    const std::vector<float> forged(32, 0.25f);  // the demo model's 32-dimensional embeddings
+    const std::string value = runtime::EncodeRedisValue(forged);
+    const std::string set = "*3\r\n$3\r\nSET\r\n$" + std::to_string(key.size()) + "\r\n" + key + "\r\n$" +
+                            std::to_string(value.size()) + "\r\n" + value + "\r\n";
+    ASSERT_EQ(redis_.Command(set), "+OK\r\n");
+  }
+  ServerProcess b(ReplicaArgs());
+  EXPECT_EQ(PredictOk(b.port(), image, Labels()), first);  // computed, not the plant
+  EXPECT_GT(Executions(b.port()), 0u);
+  EXPECT_EQ(Count(b.Log(), "failed its HMAC check"), 1) << b.Log();
+}
+
+// requirepass on the Redis: the password in the URL works; a wrong one is a down cache
+// (requests still answered) whose warning names AUTH and never the password.
+TEST(RedisAuthIntegrationTest, PasswordInTheUrlAndAWrongOne) {
+  if (RedisServer::Binary().empty()) GTEST_SKIP() << "redis-server is not installed (scripts/setup.sh installs it)";
+  RedisServer redis(RedisServer::Auth{"right-password-7a41", "", ""});
+  redis.Start();
+  const std::string where = "127.0.0.1:" + std::to_string(redis.port()) + "/0";
+  {
+    ServerProcess good({"--threads", "1", "--redis-url", "redis://:right-password-7a41@" + where});
+    EXPECT_NE(good.Log().find("\"message\":\"redis cache connected\""), std::string::npos) << good.Log();
+    PredictOk(good.port(), Image("coffee.png"), Labels());
+    EXPECT_GT(CacheKeys(redis).size(), 0u);
+    EXPECT_EQ(good.Log().find("right-password"), std::string::npos) << good.Log();
+  }
+  ServerProcess wrong({"--threads", "1", "--redis-url", "redis://:wrong-password-5c0d@" + where});
+  PredictOk(wrong.port(), Image("camera.png"), Labels());
+  EXPECT_EQ(Count(wrong.Log(), kUnavailable), 1) << wrong.Log();
+  EXPECT_NE(wrong.Log().find("AUTH"), std::string::npos) << wrong.Log();
+  EXPECT_NE(wrong.Log().find("redis://:***@"), std::string::npos) << wrong.Log();
+  EXPECT_EQ(wrong.Log().find("wrong-password"), std::string::npos) << wrong.Log();
+}
+
+TEST(RedisCacheFlagsTest, SecretsAreNeverEchoedAndPlaceholdersRefused) {
+  const std::string repo = SourcePath("model_repository");
+  auto run = [&](std::vector<std::string> flags) {
+    std::vector<std::string> args = {"serve", "--model-repository", repo, "--port", "0"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    return RunMmserve(args);
+  };
+  for (const char* url : {"redis://app:hunter2", "rediss://app:hunter2@cache:6380/0", "redis://:hunter2@"}) {
+    const CommandResult r = run({"--redis-url", url});
+    EXPECT_NE(r.exit_code, 0) << url;
+    EXPECT_NE(r.err.find("--redis-url"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("hunter2"), std::string::npos) << r.err;
+  }
+  const TempFile placeholder("REPLACE-ME-placeholder-cache-hmac-secret-at-least-32-bytes\n");
+  CommandResult r = run({"--redis-url", "redis://127.0.0.1:1/0", "--cache-hmac-secret-file", placeholder.path()});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find(placeholder.path()), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("REPLACE-ME"), std::string::npos) << r.err;
+  // The same file through the environment, as deploy/k8s/configmap.yaml gives it.
+  ::setenv("MMSERVE_CACHE_HMAC_SECRET_FILE", placeholder.path().c_str(), 1);
+  r = run({"--redis-url", "redis://127.0.0.1:1/0"});
+  ::unsetenv("MMSERVE_CACHE_HMAC_SECRET_FILE");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("--cache-hmac-secret-file"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("REPLACE-ME"), std::string::npos) << r.err;
+  const TempFile short_secret("only-20-bytes-secret\n");
+  r = run({"--redis-url", "redis://127.0.0.1:1/0", "--cache-hmac-secret-file", short_secret.path()});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("at least 32"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("only-20"), std::string::npos) << r.err;
 }
 
 TEST(RedisCacheFlagsTest, BadCacheFlagsAreRefusedAtStart) {

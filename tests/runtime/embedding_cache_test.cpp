@@ -34,13 +34,14 @@ TEST(CacheKeyTest, EveryPartOfTheContextChangesTheKey) {
                                                  {"clip2", 1, "fp32", "hf"},  // model
                                                  {"clip", 2, "fp32", "hf"},   // version
                                                  {"clip", 1, "bf16", "hf"},   // precision
-                                                 {"clip", 1, "int8", "hf"}};
+                                                 {"clip", 1, "int8", "hf"},
+                                                 {"clip", 1, "fp32", "hf", "other weights"}};  // weights
   for (const CacheKeyContext& c : contexts) {
     images.insert(ImageCacheKey(c, image));
     texts.insert(TextCacheKey(c, ids));
   }
-  EXPECT_EQ(images.size(), 5u);
-  EXPECT_EQ(texts.size(), 5u);
+  EXPECT_EQ(images.size(), 6u);
+  EXPECT_EQ(texts.size(), 6u);
   // The image pipeline changes the pixels, so an image's key; a text's embedding does not
   // depend on it.
   EXPECT_NE(ImageCacheKey(base, image), ImageCacheKey({"clip", 1, "fp32", "openai"}, image));

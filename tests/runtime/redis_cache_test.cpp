@@ -83,6 +83,21 @@ TEST(RedisUrlTest, MalformedUrlsAreRefusedWithTheReason) {
   }
 }
 
+// A bad URL is echoed, if at all, without what could be its password.
+TEST(RedisUrlTest, ErrorsNeverShowThePassword) {
+  for (const char* url : {"rediss://app:hunter2@h:6380/0", "redis://app:hunter2", "redis://:hunter2@",
+                          "redis://:hunter2@/0", "redis://app:hun/ter2@h", "hunter2@h", "redis://h:6379/hunter2",
+                          "redis://user:hunter2@h:port"}) {
+    try {
+      ParseRedisUrl(url);
+      ADD_FAILURE() << url << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(std::string(e.what()).find("hunter"), std::string::npos) << url << ": " << e.what();
+      EXPECT_EQ(std::string(e.what()).find("ter2"), std::string::npos) << url << ": " << e.what();
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------
 // Value format
 
@@ -114,7 +129,8 @@ TEST(RedisValueTest, AnythingElseIsAMissNotAnError) {
   EXPECT_FALSE(DecodeRedisValue(""));
   EXPECT_FALSE(DecodeRedisValue("not an embedding at all"));
   EXPECT_FALSE(DecodeRedisValue(with(0, 'X')));                      // another program's value
-  EXPECT_FALSE(DecodeRedisValue(with(4, 2)));                        // a future format version
+  EXPECT_FALSE(DecodeRedisValue(with(4, 3)));                        // a future format version
+  EXPECT_FALSE(DecodeRedisValue(with(4, 1)));                        // version 1, before the HMAC tag
   EXPECT_FALSE(DecodeRedisValue(with(4, 0)));                        // version 0
   EXPECT_FALSE(DecodeRedisValue(with(6, 1)));                        // reserved bytes not zero
   EXPECT_FALSE(DecodeRedisValue(with(8, 5)));                        // dim is not the count
@@ -124,6 +140,24 @@ TEST(RedisValueTest, AnythingElseIsAMissNotAnError) {
   std::string empty = EncodeRedisValue(std::vector<float>{});
   EXPECT_FALSE(DecodeRedisValue(empty));                             // dim 0
   EXPECT_TRUE(DecodeRedisValue(good));
+}
+
+TEST(RedisValueTest, TheTagBindsKeyValueAndSecret) {
+  const std::string secret(32, 's'), other_secret(32, 't');
+  const std::string encoded = EncodeRedisValue(std::vector<float>{1.0f, 2.0f});
+  const std::string stored = SealRedisValue("mms:emb:aa", encoded, secret);
+  ASSERT_EQ(stored.size(), encoded.size() + kRedisValueTagBytes);
+  ASSERT_TRUE(OpenRedisValue("mms:emb:aa", stored, secret));
+  EXPECT_EQ(*OpenRedisValue("mms:emb:aa", stored, secret), encoded);
+  EXPECT_FALSE(OpenRedisValue("mms:emb:ab", stored, secret));        // copied under another key
+  EXPECT_FALSE(OpenRedisValue("mms:emb:aa", stored, other_secret));  // another deployment's
+  for (size_t i = 0; i < stored.size(); i += 7) {
+    std::string flipped = stored;
+    flipped[i] ^= 1;
+    EXPECT_FALSE(OpenRedisValue("mms:emb:aa", flipped, secret)) << "byte " << i;
+  }
+  EXPECT_FALSE(OpenRedisValue("mms:emb:aa", encoded, secret));  // no tag at all
+  EXPECT_FALSE(OpenRedisValue("mms:emb:aa", "", secret));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -233,6 +267,61 @@ TEST_F(RedisCacheTest, ForeignAndOldEntriesAreMisses) {
   EXPECT_FALSE(got[1]);
   EXPECT_EQ(cache.Stats().errors, 0u);  // a miss, not a failure
   EXPECT_TRUE(cache.Stats().available);
+}
+
+// SET over the wire as a RESP array: the value may hold any byte.
+std::string SetCommand(const std::string& key, const std::string& value) {
+  return "*3\r\n$3\r\nSET\r\n$" + std::to_string(key.size()) + "\r\n" + key + "\r\n$" +
+         std::to_string(value.size()) + "\r\n" + value + "\r\n";
+}
+
+// Whoever reaches Redis can write any key: a well-formed value without the replicas'
+// HMAC, or a genuine value copied under another key, must not be served.
+TEST_F(RedisCacheTest, AValuePlantedInRedisIsNotServed) {
+  RedisCacheOptions o = Options();
+  o.hmac_key = std::string(32, 'k');
+  o.warning_interval = std::chrono::seconds(60);
+  RedisCache cache(o, log_.logger());
+  cache.PutMany({Key(1)}, {Vector(1)});
+  ASSERT_EQ(cache.GetMany({Key(1)})[0], Vector(1));
+
+  // Overwritten in place with the attacker's embedding, in this program's value format.
+  const std::vector<float> forged = {9.0f, 9.0f, 9.0f, 9.0f};
+  ASSERT_EQ(redis_.Command(SetCommand(cache.KeyOf(Key(1)), EncodeRedisValue(forged))), "+OK\r\n");
+  // And key 1's genuine stored bytes replayed under key 2.
+  cache.PutMany({Key(3)}, {Vector(3)});
+  const std::string get = redis_.Command("GET " + cache.KeyOf(Key(3)) + "\r\n");
+  ASSERT_EQ(get[0], '$') << get;
+  const std::string genuine = get.substr(get.find("\r\n") + 2, std::stoul(get.substr(1)));
+  ASSERT_EQ(redis_.Command(SetCommand(cache.KeyOf(Key(2)), genuine)), "+OK\r\n");
+
+  const auto got = cache.GetMany({Key(1), Key(2), Key(3)});
+  EXPECT_FALSE(got[0]);
+  EXPECT_FALSE(got[1]);
+  EXPECT_EQ(got[2], Vector(3));
+  EXPECT_EQ(cache.rejected(), 2u);
+  EXPECT_EQ(cache.Stats().errors, 0u);  // a miss, not a failure: Redis is up
+  EXPECT_TRUE(cache.Stats().available);
+  cache.GetMany({Key(1), Key(2)});
+  EXPECT_EQ(cache.rejected(), 4u);
+  EXPECT_EQ(log_.Count("failed its HMAC check"), 1) << log_.Text();  // once, then counted
+}
+
+TEST_F(RedisCacheTest, ReplicasShareEntriesOnlyWithTheSameSecret) {
+  RedisCacheOptions o = Options();
+  o.hmac_key = std::string(40, 'a');
+  RedisCache a(o, log_.logger()), b(o, log_.logger());
+  o.hmac_key = std::string(40, 'b');
+  RedisCache other(o, log_.logger());
+  o.hmac_key.clear();  // none given: a random one of its own
+  RedisCache lone(o, log_.logger());
+  a.PutMany({Key(1)}, {Vector(1)});
+  EXPECT_EQ(b.GetMany({Key(1)})[0], Vector(1));
+  EXPECT_FALSE(other.GetMany({Key(1)})[0]);
+  EXPECT_FALSE(lone.GetMany({Key(1)})[0]);
+  lone.PutMany({Key(2)}, {Vector(2)});
+  EXPECT_EQ(lone.GetMany({Key(2)})[0], Vector(2));
+  EXPECT_FALSE(a.GetMany({Key(2)})[0]);
 }
 
 TEST_F(RedisCacheTest, KilledRedisGivesQuickMissesOneWarningAndReconnects) {
@@ -347,6 +436,72 @@ TEST_F(RedisCacheTest, DownAtStartIsNotAnError) {
   std::this_thread::sleep_for(std::chrono::milliseconds(250));  // the retry interval
   cache.PutMany({Key(1)}, {Vector(1)});
   EXPECT_EQ(cache.GetMany({Key(1)})[0], Vector(1));
+}
+
+// Redis with AUTH: a password (requirepass) and an ACL user, both through the URL.
+class RedisAuthTest : public ::testing::Test {
+ protected:
+  static constexpr char kPassword[] = "default-pass-\x01:@/%x";  // bytes a URL must escape
+  static constexpr char kUserPassword[] = "alice-pass-9f2c";
+  RedisAuthTest() : redis_(RedisServer::Auth{kPassword, "alice", kUserPassword}) {}
+  void SetUp() override {
+    if (RedisServer::Binary().empty()) GTEST_SKIP() << "redis-server is not installed (scripts/setup.sh installs it)";
+    redis_.Start();
+  }
+  RedisCacheOptions Options(const std::string& userinfo) const {
+    RedisCacheOptions o;
+    o.url = ParseRedisUrl("redis://" + userinfo + "@127.0.0.1:" + std::to_string(redis_.port()) + "/0");
+    o.retry_interval = std::chrono::milliseconds(100);
+    o.hmac_key = std::string(32, 'h');
+    return o;
+  }
+  static CacheDigest Key(int i) { return TextCacheKey({"clip", 1, "fp32", "hf"}, {i}); }
+  const std::vector<float> kOne = {1.0f};
+
+  RedisServer redis_;
+  LogCapture log_;
+};
+
+TEST_F(RedisAuthTest, PasswordOfTheDefaultUser) {
+  RedisCache cache(Options(":default-pass-%01%3A%40%2F%25x"), log_.logger());
+  ASSERT_TRUE(cache.Ping()) << log_.Text();
+  const std::vector<float> v = {1.0f, 2.0f};
+  cache.PutMany({Key(1)}, {v});
+  EXPECT_EQ(cache.GetMany({Key(1)})[0], v);
+  EXPECT_EQ(cache.Stats().errors, 0u);
+}
+
+TEST_F(RedisAuthTest, AclUserAndPassword) {
+  RedisCache cache(Options(std::string("alice:") + kUserPassword), log_.logger());
+  ASSERT_TRUE(cache.Ping()) << log_.Text();
+  const std::vector<float> v = {3.0f};
+  cache.PutMany({Key(2)}, {v});
+  EXPECT_EQ(cache.GetMany({Key(2)})[0], v);
+  // Written as alice, there for the default user too: the same keyspace.
+  EXPECT_EQ(redis_.Command("EXISTS " + cache.KeyOf(Key(2)) + "\r\n"), ":1\r\n");
+}
+
+TEST_F(RedisAuthTest, WrongOrMissingPasswordIsADownCacheAndNeverLogged) {
+  for (const std::string userinfo : {":wrong-password-8d1e", "alice:wrong-password-8d1e", "bob:wrong-password-8d1e"}) {
+    LogCapture log;
+    RedisCache cache(Options(userinfo), log.logger());
+    EXPECT_FALSE(cache.Ping()) << userinfo;
+    cache.PutMany({Key(1)}, {kOne});
+    EXPECT_FALSE(cache.GetMany({Key(1)})[0]) << userinfo;  // answered as a miss, quickly
+    EXPECT_FALSE(cache.Stats().available);
+    EXPECT_EQ(log.Count("redis cache unavailable"), 1) << log.Text();
+    EXPECT_NE(log.Text().find("AUTH"), std::string::npos) << log.Text();
+    EXPECT_EQ(log.Text().find("wrong-password"), std::string::npos) << log.Text();
+  }
+  // No password at all: Redis answers NOAUTH to the first command.
+  RedisCacheOptions o = Options(":x");
+  o.url.password.clear();
+  LogCapture log;
+  RedisCache cache(o, log.logger());
+  cache.PutMany({Key(1)}, {kOne});
+  EXPECT_FALSE(cache.GetMany({Key(1)})[0]);
+  EXPECT_FALSE(cache.Stats().available);
+  EXPECT_NE(log.Text().find("NOAUTH"), std::string::npos) << log.Text();
 }
 
 }  // namespace

@@ -43,10 +43,13 @@ REDIS_PORT=$(free_port)
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize no >"$WORK/redis.log" 2>&1 &
 PIDS+=($!)
 
+# The replicas sign their Redis entries with one shared secret, as a deployment's do.
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/cache-secret"
 declare -a PORTS REPLICA_PID
 start_replica() {  # index
   "$MMSERVE" serve --model-repository model_repository --host 127.0.0.1 --port "${PORTS[$1]}" --threads 1 \
     --http-threads 32 --redis-url "redis://127.0.0.1:$REDIS_PORT/0" --log-level warning \
+    --cache-hmac-secret-file "$WORK/cache-secret" \
     >>"$WORK/replica$1.log" 2>&1 &
   REPLICA_PID[$1]=$!
   PIDS+=($!)

@@ -382,6 +382,20 @@ class K8s:
         for k, v in string_data.items():
             if not isinstance(v, str):
                 problem(o.where, f"stringData.{k} must be a string")
+        # An example Secret applied as it is must not open anything: every value is a
+        # placeholder the server refuses to start with (src/api/auth.h's marker), so that
+        # forgetting to replace one is an error at start rather than a known key.
+        marker = S.SRC.placeholder_marker
+        if marker:
+            for k, v in string_data.items():
+                lines = [ln.strip() for ln in str(v).splitlines() if ln.strip() and not ln.strip().startswith("#")]
+                for ln in lines or [""]:
+                    if marker not in ln:
+                        # The value is not shown: this may run on a real Secret.
+                        problem(o.where, f"stringData.{k}: a line without the placeholder marker {marker!r} "
+                                         f"(which the server refuses); examples must not ship a usable secret")
+            for k in data:
+                problem(o.where, f"data.{k}: example secrets go in stringData as {marker!r} placeholders")
 
     def check_PersistentVolumeClaim(self, o):
         if not o.get("spec", "accessModes"):

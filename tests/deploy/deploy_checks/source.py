@@ -123,6 +123,16 @@ class Source:
         self.cmake = cmake
         self.has_build_tests_option = re.search(r"option\(\s*MMS_BUILD_TESTS\b", cmake) is not None
         self.setup_packages = self._setup_packages()
+        self.placeholder_marker = self._placeholder_marker()
+
+    def _placeholder_marker(self):
+        """The marker the server refuses in a key or secret (src/api/auth.h)."""
+        path = ROOT / "src/api/auth.h"
+        m = re.search(r'kPlaceholderSecretMarker\s*=\s*"([^"]+)"', read(path))
+        if not m:
+            problem(path, "no kPlaceholderSecretMarker: cannot check that the example secrets are refused placeholders")
+            return None
+        return m.group(1)
 
     def _serve_flags(self, text):
         m = re.search(r"int\s+ServeCommand\s*\(", text)
