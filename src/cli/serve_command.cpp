@@ -10,6 +10,7 @@
 #include "cli/cache_options.h"
 #include "cli/commands.h"
 #include "cli/model_options.h"
+#include "runtime/fault_injection.h"
 #include "runtime/health_checker.h"
 #include "runtime/metrics.h"
 
@@ -47,7 +48,6 @@ runtime::RepositoryOptions RepositoryOptionsFrom(const Args& args, const api::In
       static_cast<int64_t>(1000 * args.GetDouble("circuit-breaker-cooldown-secs", 10)));
   if (o.defaults.breaker.failure_threshold < 0) ThrowInvalidArgument("--circuit-breaker-failures must not be negative");
   if (o.defaults.breaker.cool_down.count() < 0) ThrowInvalidArgument("--circuit-breaker-cooldown-secs must not be negative");
-  o.defaults.fault_injection_file = args.Get("fault-injection-file");
   return o;
 }
 
@@ -80,18 +80,23 @@ api::ServerOptions ServerOptionsFrom(const Args& args) {
 }  // namespace
 
 int ServeCommand(int argc, char** argv) {
-  Args args(argc, argv, 2,
-                  {"model-repository", "host", "port", "threads", "http-threads", "image-pipeline", "default-model",
+  std::set<std::string> value_flags = {"model-repository", "host", "port", "threads", "http-threads", "image-pipeline", "default-model",
                    "log-level", "log-format", "config", "max-image-bytes", "max-image-pixels", "max-text-chars", "max-texts", "max-body-bytes",
                    "model-control-mode", "repository-poll-secs", "load-model", "exit-timeout-secs", "max-batch-size",
                    "max-queue-delay-us", "dynamic-batching", "cache-bytes", "redis-url", "cache-ttl-secs", "cache-hmac-secret-file",
                    "redis-timeout-ms", "api-keys-file", "jwt-secret-file", "jwt-issuer",
                    "jwt-audience", "rate-limit", "rate-burst", "circuit-breaker-failures",
-                   "circuit-breaker-cooldown-secs", "health-check-secs", "health-check-failures", "fault-injection-file",
-                   "tls-cert", "tls-key", "precision"},
-                  {"protect-health"});
+                   "circuit-breaker-cooldown-secs", "health-check-secs", "health-check-failures",
+                   "tls-cert", "tls-key", "precision"};
+  // Test builds (mmserve-testing) add their fault-injection flags; production adds none.
+  for (const auto& flag : runtime::FaultInjectionFlags()) value_flags.insert(flag);
+  Args args(argc, argv, 2, value_flags, {"protect-health"});
   args.ReadEnvironment("MMSERVE_", {"load-model"});  // containers configure by environment
   if (args.Has("config")) args.ReadConfigFile(args.Get("config"));
+  std::map<std::string, std::string> fault_flags;
+  for (const auto& flag : runtime::FaultInjectionFlags())
+    if (args.Has(flag)) fault_flags[flag] = args.Get(flag);
+  runtime::ConfigureFaultInjection(fault_flags);
   Logger logger(ParseLogLevel(args.Get("log-level", "info")), ParseLogFormat(args.Get("log-format", "json")));
   const api::ServerOptions server_options = ServerOptionsFrom(args);
   runtime::RepositoryOptions repo_options = RepositoryOptionsFrom(args, server_options.limits);
