@@ -22,3 +22,11 @@ echo "== fuzz smoke"
 # Each parser's libFuzzer harness, built with clang into build-fuzz, replays its seed
 # corpus and mutates it for a few seconds (fuzz/README.md).
 fuzz/smoke.sh
+
+echo "== ThreadSanitizer build: concurrency tests"
+# Only the concurrent parts (batcher, breaker, in-process cache, rate limiter) and their
+# tests, as a project of their own (tests/tsan/): no oneDNN or OpenMP, whose runtime TSan
+# misreads. halt_on_error makes the first race fail its test.
+cmake -S tests/tsan -B build-tsan -G Ninja >/dev/null
+cmake --build build-tsan -j "$(nproc)"
+ctest --test-dir build-tsan --output-on-failure -j "$(nproc)" --timeout 300
