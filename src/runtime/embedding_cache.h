@@ -61,6 +61,7 @@ struct CacheLevelStats {
   uint64_t writes = 0;     // entries stored
   uint64_t evictions = 0;  // memory: entries dropped to stay within the byte bound
   uint64_t errors = 0;     // redis: failed connects and commands (timeouts included)
+  uint64_t rejected = 0;   // redis: values whose HMAC tag was wrong, answered as misses
   uint64_t entries = 0;    // memory: entries held now
   uint64_t bytes = 0;      // memory: bytes held now
   uint64_t capacity_bytes = 0;

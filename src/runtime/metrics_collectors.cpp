@@ -175,6 +175,9 @@ std::vector<MetricFamily> CollectCacheMetrics(const EmbeddingCache* cache) {
                                   "Entries the memory level dropped to stay within its bound", MetricType::Counter);
   MetricFamily errors = Family("mmserve_cache_errors_total", "Failed connects and commands of the redis level",
                                MetricType::Counter);
+  MetricFamily rejected = Family("mmserve_cache_rejected_total",
+                                 "Redis values whose HMAC tag was wrong (planted or corrupted), answered as misses",
+                                 MetricType::Counter);
   MetricFamily up = Family("mmserve_cache_up", "1 while the level answers, 0 while it is down (redis)",
                            MetricType::Gauge);
   const EmbeddingCache::Stats stats = cache->GetStats();
@@ -189,10 +192,11 @@ std::vector<MetricFamily> CollectCacheMetrics(const EmbeddingCache* cache) {
   if (stats.shared) {
     const std::vector<ClientMetric::Label> redis = {{"level", "redis"}};
     errors.metric.push_back(CounterOf(redis, static_cast<double>(stats.shared->errors)));
+    rejected.metric.push_back(CounterOf(redis, static_cast<double>(stats.shared->rejected)));
     up.metric.push_back(GaugeOf(redis, stats.shared->available ? 1 : 0));
   }
   return {std::move(entries), std::move(bytes), std::move(capacity), std::move(evictions), std::move(errors),
-          std::move(up)};
+          std::move(rejected), std::move(up)};
 }
 
 std::optional<ProcessStats> ReadProcessStats() {

@@ -542,6 +542,7 @@ CacheLevelStats RedisCache::Stats() const {
   std::lock_guard<std::mutex> lock(mutex_);
   CacheLevelStats s = stats_;
   s.available = !down_;
+  s.rejected = rejected_;
   return s;
 }
 

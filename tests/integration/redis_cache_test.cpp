@@ -273,6 +273,11 @@ TEST_F(RedisCacheIntegrationTest, EntriesPlantedInRedisAreNotServed) {
   EXPECT_EQ(PredictOk(b.port(), image, Labels()), first);  // computed, not the plant
   EXPECT_GT(Executions(b.port()), 0u);
   EXPECT_EQ(Count(b.Log(), "failed its HMAC check"), 1) << b.Log();
+  httplib::Client c("127.0.0.1", b.port());
+  auto metrics = c.Get("/metrics");
+  ASSERT_TRUE(metrics && metrics->status == 200);
+  const std::string counter = "mmserve_cache_rejected_total{level=\"redis\"} " + std::to_string(keys.size());
+  EXPECT_NE(metrics->body.find(counter), std::string::npos) << metrics->body;
 }
 
 // requirepass on the Redis: the password in the URL works; a wrong one is a down cache

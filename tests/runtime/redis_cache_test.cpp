@@ -300,6 +300,7 @@ TEST_F(RedisCacheTest, AValuePlantedInRedisIsNotServed) {
   EXPECT_FALSE(got[1]);
   EXPECT_EQ(got[2], Vector(3));
   EXPECT_EQ(cache.rejected(), 2u);
+  EXPECT_EQ(cache.Stats().rejected, 2u);  // what mmserve_cache_rejected_total shows
   EXPECT_EQ(cache.Stats().errors, 0u);  // a miss, not a failure: Redis is up
   EXPECT_TRUE(cache.Stats().available);
   cache.GetMany({Key(1), Key(2)});
