@@ -148,6 +148,8 @@ def safetensors():
               ("i", "I32", [1], b"\0" * 4)]))
     write("safetensors_header", "empty_tensor.safetensors", st([("e", "F32", [0, 4], b"")], pad=False))
     write("safetensors_header", "no_tensors.safetensors", st([], {"note": "metadata only"}))
+    # Issue 9's hostile checkpoint: a shape whose byte size wraps around 2^64 to zero.
+    write("safetensors_header", "overflow_shape.safetensors", st([("w", "F32", [2 ** 62, 64], b"")]))
     bad = st([("t", "F32", [2], f32(1, 2))])
     write("safetensors_header", "truncated.safetensors", bad[:-3])
 
@@ -234,6 +236,8 @@ def jwt():
         {"sub": "carol", "iss": "mmserve-fuzz", "aud": "clip-clients", "exp": 1000},
         {"sub": "", "iss": "mmserve-fuzz", "aud": "clip-clients", "exp": 1800000000},
         {"sub": "dave", "iss": 7, "aud": "clip-clients", "exp": "soon", "models": "clip"},
+        {"sub": "erin", "iss": "mmserve-fuzz", "aud": "clip-clients", "exp": 1e300, "nbf": -1e300},
+        {"sub": "frank", "iss": "mmserve-fuzz", "aud": "clip-clients", "exp": 9223372036854775807},
     ]
     for i, payload in enumerate(claims):
         write("jwt", "signed_%d" % i, b"\1" + compact(hs).encode() + b"\n" + compact(payload).encode())

@@ -20,8 +20,13 @@ while read -r name; do
   [ -n "$name" ] || continue
   mkdir -p "$scratch/$name"
   log=$BUILD_DIR/fuzz-$name.log
+  # The harness's dictionary, or its family's (kserve_json -> kserve.dict).
+  dict=fuzz/dicts/$name.dict
+  [ -f "$dict" ] || dict=fuzz/dicts/${name%_*}.dict
+  dict_arg=()
+  if [ -f "$dict" ]; then dict_arg=(-dict="$dict"); fi
   if "$BUILD_DIR/fuzz/${name}_fuzzer" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 \
-       -artifact_prefix="$artifacts/${name}-" "$scratch/$name" "fuzz/corpus/$name" >"$log" 2>&1; then
+       -artifact_prefix="$artifacts/${name}-" "${dict_arg[@]}" "$scratch/$name" "fuzz/corpus/$name" >"$log" 2>&1; then
     echo "fuzz smoke: $name $(grep -Eo '^#[0-9]+ +DONE .*exec/s: [0-9]+' "$log" | tail -1 | awk '{print $1, $NF " exec/s"}')"
   else
     echo "fuzz smoke: $name FAILED; the log is $log:"
