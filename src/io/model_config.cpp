@@ -149,6 +149,20 @@ VersionPolicy ReadVersionPolicy(const std::optional<PbtxtView>& view) {
   return policy;
 }
 
+// Bounds on what a config.pbtxt may ask for. A model folder is input like any other: an
+// instance count in the billions would create that many instances at load, and a delay
+// past INT64_MAX microseconds wraps negative once it becomes a std::chrono duration.
+constexpr int64_t kMaxBatchSize = 65536;
+constexpr int64_t kMaxInstances = 256;
+constexpr uint64_t kMaxMicroseconds = 3'600'000'000;  // one hour
+
+void CheckMicroseconds(const PbtxtView& view, const Located<int64_t>& value, const std::string& field) {
+  if (value.value < 0 || static_cast<uint64_t>(value.value) > kMaxMicroseconds) {
+    view.Fail(value.position, field + " " + std::to_string(value.value) + " is over the limit of " +
+                                  std::to_string(kMaxMicroseconds) + " (one hour)");
+  }
+}
+
 DynamicBatching ReadDynamicBatching(const PbtxtView& view, int64_t max_batch_size) {
   DynamicBatching batching;
   for (const auto& size : view.Ints("preferred_batch_size")) {
@@ -161,11 +175,15 @@ DynamicBatching ReadDynamicBatching(const PbtxtView& view, int64_t max_batch_siz
     }
     batching.preferred_batch_size.push_back(size.value);
   }
-  batching.max_queue_delay_microseconds = view.Int("max_queue_delay_microseconds", 0).value;
+  const auto delay = view.Int("max_queue_delay_microseconds", 0);
+  CheckMicroseconds(view, delay, "max_queue_delay_microseconds");
+  batching.max_queue_delay_microseconds = delay.value;
   if (const auto queue = view.Message("default_queue_policy")) {
     QueuePolicy& policy = batching.default_queue_policy;
     policy.timeout_action = queue->String("timeout_action", "REJECT").value;
-    policy.default_timeout_microseconds = queue->Int("default_timeout_microseconds", 0).value;
+    const auto timeout = queue->Int("default_timeout_microseconds", 0);
+    CheckMicroseconds(*queue, timeout, "default_timeout_microseconds");
+    policy.default_timeout_microseconds = timeout.value;
     policy.allow_timeout_override = queue->Bool("allow_timeout_override", false).value;
     policy.max_queue_size = queue->Int("max_queue_size", 0).value;
   }
@@ -189,7 +207,11 @@ int64_t ReadInstanceCount(const PbtxtView& root) {
     if (!gpus.empty()) group.Fail(gpus[0].position, "GPU instances are not supported (instance_group gpus)");
     const auto count = group.Int("count", 1);
     if (count.value < 1) group.Fail(count.position, "instance_group count must be at least 1, got " + std::to_string(count.value));
-    total += count.value;  // each count fits in int32, so the sum cannot overflow for any real file
+    total += count.value;  // int32 counts: the int64 sum cannot overflow
+    if (total > kMaxInstances) {
+      group.Fail(count.position, "instance_group counts add up to " + std::to_string(total) + ", over the limit of " +
+                                     std::to_string(kMaxInstances) + " instances");
+    }
   }
   return total;
 }
@@ -249,6 +271,10 @@ ModelConfig ReadModelConfig(const PbtxtView& root) {
   const auto max_batch_size = root.Int("max_batch_size", 0);
   if (max_batch_size.value < 0) {
     root.Fail(max_batch_size.position, "max_batch_size must not be negative, got " + std::to_string(max_batch_size.value));
+  }
+  if (max_batch_size.value > kMaxBatchSize) {
+    root.Fail(max_batch_size.position, "max_batch_size " + std::to_string(max_batch_size.value) +
+                                           " is over the limit of " + std::to_string(kMaxBatchSize));
   }
   config.max_batch_size = max_batch_size.value;
   config.version_policy = ReadVersionPolicy(root.Message("version_policy"));

@@ -355,6 +355,21 @@ TEST(ModelConfigErrorTest, NumbersOutOfRange) {
                       "out of range"));
 }
 
+// A model folder is input: sizes past what any deployment needs are refused at the
+// place they are written, before a load creates billions of instances.
+TEST(ModelConfigErrorTest, AbsurdSizesAreRefused) {
+  EXPECT_TRUE(FailsAt("max_batch_size: 2000000000", "1:17", "max_batch_size 2000000000 is over the limit of 65536"));
+  EXPECT_TRUE(FailsAt("instance_group [ { count: 200 }, { count: 57 } ]", "1:43",
+                      "instance_group counts add up to 257, over the limit of 256"));
+  EXPECT_TRUE(FailsAt("instance_group { count: 2147483647 }", "1:25", "over the limit of 256"));
+  EXPECT_TRUE(FailsAt("dynamic_batching { max_queue_delay_microseconds: 9223372036854775807 }", "1:50",
+                      "max_queue_delay_microseconds 9223372036854775807 is over the limit"));
+  EXPECT_TRUE(FailsAt("dynamic_batching { default_queue_policy { default_timeout_microseconds: 3600000001 } }",
+                      "1:73", "default_timeout_microseconds 3600000001 is over the limit"));
+  EXPECT_NO_THROW(Parse("max_batch_size: 65536 instance_group [ { count: 128 }, { count: 128 } ] "
+                        "dynamic_batching { max_queue_delay_microseconds: 3600000000 }"));
+}
+
 TEST(ModelConfigErrorTest, NegativeAndZeroValuesThatMakeNoSense) {
   EXPECT_TRUE(FailsAt("max_batch_size: -4", "1:17", "max_batch_size must not be negative, got -4"));
   EXPECT_TRUE(FailsAt("instance_group { count: -1 }", "1:25", "instance_group count must be at least 1, got -1"));
