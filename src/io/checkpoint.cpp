@@ -6,6 +6,7 @@
 
 #include "base/error.h"
 #include "base/file_util.h"
+#include "io/json_config.h"
 
 namespace mms::io {
 
@@ -17,12 +18,8 @@ Checkpoint Checkpoint::Open(const std::string& dir) {
   if (FileExists(single)) {
     ckpt.files_.push_back(SafetensorsFile::Open(single));
   } else if (FileExists(index)) {
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(ReadFileBytes(index));
-    } catch (const nlohmann::json::exception& e) {
-      ThrowInvalidModel(index + ": not valid JSON: " + e.what());
-    }
+    const nlohmann::json j = LoadJsonFile(index);  // size-capped like every JSON config file
+    if (!j.is_object()) ThrowInvalidModel(index + ": not a JSON object");
     if (!j.contains("weight_map") || !j["weight_map"].is_object()) ThrowInvalidModel(index + ": no \"weight_map\" object");
     std::unordered_map<std::string, size_t> shard_index;
     for (const auto& [tensor, shard] : j["weight_map"].items()) {
