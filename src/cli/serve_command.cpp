@@ -48,6 +48,9 @@ runtime::RepositoryOptions RepositoryOptionsFrom(const Args& args, const api::In
       static_cast<int64_t>(1000 * args.GetDouble("circuit-breaker-cooldown-secs", 10)));
   if (o.defaults.breaker.failure_threshold < 0) ThrowInvalidArgument("--circuit-breaker-failures must not be negative");
   if (o.defaults.breaker.cool_down.count() < 0) ThrowInvalidArgument("--circuit-breaker-cooldown-secs must not be negative");
+  const double budget_mb = args.GetDouble("memory-budget-mb", 0);  // config.pbtxt's memory_budget_mb overrides it
+  if (!(budget_mb >= 0) || budget_mb > 1e9) ThrowInvalidArgument("--memory-budget-mb must be between 0 (none) and 1e9");
+  o.defaults.memory_budget_bytes = static_cast<uint64_t>(budget_mb * (1 << 20));
   return o;
 }
 
@@ -86,7 +89,7 @@ int ServeCommand(int argc, char** argv) {
                    "max-queue-delay-us", "dynamic-batching", "cache-bytes", "redis-url", "cache-ttl-secs", "cache-hmac-secret-file",
                    "redis-timeout-ms", "api-keys-file", "jwt-secret-file", "jwt-issuer",
                    "jwt-audience", "rate-limit", "rate-burst", "circuit-breaker-failures",
-                   "circuit-breaker-cooldown-secs", "health-check-secs", "health-check-failures",
+                   "circuit-breaker-cooldown-secs", "health-check-secs", "health-check-failures", "memory-budget-mb",
                    "tls-cert", "tls-key", "precision"};
   // Test builds (mmserve-testing) add their fault-injection flags; production adds none.
   for (const auto& flag : runtime::FaultInjectionFlags()) value_flags.insert(flag);

@@ -8,6 +8,7 @@
 #include "base/error.h"
 #include "base/file_util.h"
 #include "models/model_family.h"
+#include "runtime/memory_budget.h"
 
 namespace mms::runtime {
 
@@ -187,6 +188,9 @@ void ModelRepository::Sync(const std::string& name, bool force_reload) {
   }
   const bool reload_all = force_reload || config_changed;
 
+  // While a copy of the model serves, a new one loads beside it (the old one drains after
+  // the swap), so each load must find room for a second copy.
+  const bool any_serving = std::any_of(current.begin(), current.end(), [](const auto& e) { return e.second.model != nullptr; });
   std::map<int64_t, VersionEntry> next;
   if (!config_error.empty()) {
     VersionEntry e;
@@ -217,6 +221,7 @@ void ModelRepository::Sync(const std::string& name, bool force_reload) {
           ThrowInvalidModel("version " + std::to_string(v) + " named by version_policy has no folder " + dir);
         }
         if (config.backend.empty()) models::DetectModelFamily(dir);  // refuses families we do not serve
+        if (any_serving) CheckRoomForSecondCopy(name, v, dir, config);
         e.model = ServedModel::Load(name, v, dir, config, options_.defaults);
         e.status.state = ModelState::kReady;
         const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
@@ -277,6 +282,18 @@ void ModelRepository::KeepServingWhatFailedToReplace(const std::string& name, co
     next[v] = old;
     next[v].status.reason = "serving the previous load; the change failed: " + failures;
   }
+}
+
+void ModelRepository::CheckRoomForSecondCopy(const std::string& name, int64_t version, const std::string& dir,
+                                             const io::ModelConfig& config) const {
+  const uint64_t need = ServedModel::MemoryToLoad(dir, config, options_.defaults);
+  const uint64_t available = options_.available_memory ? options_.available_memory() : AvailableMemoryBytes();
+  if (need <= available) return;
+  const auto mb = [](uint64_t bytes) { return std::to_string(bytes >> 20) + " MB"; };
+  throw Error(ErrorCode::kUnavailable,
+              "not enough memory to load another copy of \"" + name + "\" version " + std::to_string(version) +
+                  " next to the one serving: it needs " + mb(need) + " (its memory budget, else its weight files), " +
+                  mb(available) + " are available (MemAvailable or the cgroup limit); the loaded copy keeps serving");
 }
 
 void ModelRepository::Load(const std::string& name) {

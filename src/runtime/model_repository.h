@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -44,6 +45,10 @@ struct RepositoryOptions {
   int poll_seconds = 15;
   std::vector<std::string> startup_models;  // --load-model (explicit mode); empty + explicit = none
   ServingDefaults defaults;
+  // Bytes the process may still allocate; null = AvailableMemoryBytes() (/proc/meminfo or
+  // the cgroup limit). A copy of a model is never loaded next to one that serves (a reload,
+  // a new version) unless ServedModel::MemoryToLoad fits in it.
+  std::function<uint64_t()> available_memory;
 };
 
 class ModelRepository {
@@ -99,6 +104,10 @@ class ModelRepository {
                                       const std::map<int64_t, VersionEntry>& current,
                                       std::map<int64_t, VersionEntry>& next);
   void PollLoop();
+  // Throws Error(kUnavailable) with the figures when loading `dir` would not fit in the
+  // memory available beside what is loaded.
+  void CheckRoomForSecondCopy(const std::string& name, int64_t version, const std::string& dir,
+                              const io::ModelConfig& config) const;
 
   RepositoryOptions options_;
   Logger& logger_;

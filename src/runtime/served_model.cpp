@@ -2,7 +2,9 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cstring>
+#include <stdexcept>
 #include <filesystem>
 
 #include "base/error.h"
@@ -77,6 +79,50 @@ const char* ImagePipelineName(media::ImagePipeline p) {
   return p == media::ImagePipeline::kOpenAI ? "openai" : "hf";
 }
 
+// Thrown inside Execute when not even one item fits in memory; answered as kUnavailable.
+class OutOfMemoryForOneItem : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// config.pbtxt's "memory_budget_mb", else the server's default; 0 = none.
+uint64_t MemoryBudgetBytes(const io::ModelConfig& config, const ServingDefaults& defaults) {
+  auto it = config.parameters.find("memory_budget_mb");
+  if (it == config.parameters.end()) return defaults.memory_budget_bytes;
+  double mb = 0;
+  size_t used = 0;
+  try {
+    mb = std::stod(it->second, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != it->second.size() || !(mb > 0) || mb > 1e9) {
+    ThrowInvalidModel("parameter memory_budget_mb \"" + it->second + "\" is not a number of MiB between 0 and 1e9");
+  }
+  return static_cast<uint64_t>(mb * (1 << 20));
+}
+
+// CLIP's memory per batch item of a tower of `tokens` positions: one layer's activations
+// at a time (the workspace is reused layer after layer): the residual stream, the normed
+// input, q/k/v, the attention output (6·H per token), the MLP's intermediate (I per
+// token) and the attention scores (heads·T² per sequence), all fp32, plus `input_floats`
+// of input. An estimate meant to err high, not a measurement.
+uint64_t ClipTowerBytesPerItem(const models::ClipTowerConfig& tower, int64_t tokens, int64_t input_floats) {
+  const uint64_t t = static_cast<uint64_t>(std::max<int64_t>(tokens, 1));
+  const uint64_t floats = t * (6 * static_cast<uint64_t>(tower.hidden_size) + static_cast<uint64_t>(tower.intermediate_size)) +
+                          static_cast<uint64_t>(tower.num_heads) * t * t + static_cast<uint64_t>(input_floats);
+  return floats * sizeof(float);
+}
+
+MemoryEstimate EstimateClipMemory(const models::ClipConfig& c, uint64_t weights_bytes) {
+  MemoryEstimate e;
+  e.weights_bytes = weights_bytes;
+  const int64_t pixels = c.vision.num_channels * c.vision.image_size * c.vision.image_size;
+  e.parts.push_back({"image", ClipTowerBytesPerItem(c.vision, c.vision.num_patches() + 1, pixels)});
+  e.parts.push_back({"text", ClipTowerBytesPerItem(c.text, c.text.max_positions, 0)});
+  return e;
+}
+
 }  // namespace
 
 std::shared_ptr<ServedModel> ServedModel::Load(const std::string& name, int64_t version, const std::string& dir,
@@ -101,10 +147,28 @@ std::shared_ptr<ServedModel> ServedModel::Load(const std::string& name, int64_t 
       if (!ParsePrecision(value, &clip.precision)) {
         ThrowInvalidModel("parameter precision \"" + value + "\" is not one of fp32, bf16, int8");
       }
+    } else if (key == "memory_budget_mb") {
+      MemoryBudgetBytes(config, defaults);  // checked here, used below
     } else {
-      ThrowInvalidModel("unknown parameter \"" + key + "\" (known: cache, image_pipeline, precision)");
+      ThrowInvalidModel("unknown parameter \"" + key + "\" (known: cache, image_pipeline, precision, memory_budget_mb)");
     }
   }
+  // The budget is checked before the weights load: a copy that cannot fit is refused at once.
+  m->memory_estimate_ = EstimateClipMemory(models::ClipConfig::FromFile(dir + "/config.json"), CheckpointWeightBytes(dir));
+  BatcherConfig image_batcher = BatcherConfigFrom(m->config_, defaults), text_batcher = image_batcher;
+  if (const uint64_t budget = MemoryBudgetBytes(config, defaults); budget > 0) {
+    const std::vector<int> fit = MaxBatchWithinBudget(m->memory_estimate_, budget, image_batcher.instance_count,
+                                                      image_batcher.max_batch_size,
+                                                      "model \"" + name + "\" version " + std::to_string(version));
+    for (auto [b, max] : {std::pair{&image_batcher, fit[0]}, std::pair{&text_batcher, fit[1]}}) {
+      b->max_batch_size = max;
+      auto& preferred = b->preferred_batch_sizes;  // sizes above the new maximum cannot form
+      preferred.erase(std::remove_if(preferred.begin(), preferred.end(), [max](int p) { return p > max; }),
+                      preferred.end());
+    }
+  }
+  m->image_ceiling_ = std::make_unique<BatchCeiling>(image_batcher.max_batch_size);
+  m->text_ceiling_ = std::make_unique<BatchCeiling>(text_batcher.max_batch_size);
   // Cached embeddings are keyed by the bytes of the files loaded. The files' identities
   // before hashing and after loading must agree, or the fingerprint might describe other
   // weights than the ones that serve (files replaced during the load).
@@ -128,7 +192,7 @@ std::shared_ptr<ServedModel> ServedModel::Load(const std::string& name, int64_t 
                      ImagePipelineName(clip.image_pipeline), weights};
   }
 
-  const BatcherConfig batcher = BatcherConfigFrom(m->config_, defaults);
+  const BatcherConfig& batcher = image_batcher;
   // The image and text batchers run their batches concurrently, so each instance of each
   // tower owns its workspace: sharing one would let a text pass overwrite an image pass.
   for (int i = 0; i < batcher.instance_count; ++i) {
@@ -138,6 +202,7 @@ std::shared_ptr<ServedModel> ServedModel::Load(const std::string& name, int64_t 
   const std::string batcher_name = name + ":" + std::to_string(version);
   m->fault_injector_ = NewFaultInjector(name, version);
   Logger* logger = defaults.logger;
+  m->logger_ = logger;
   m->breaker_ = std::make_unique<CircuitBreaker>(
       defaults.breaker, [logger, name, version](BreakerState from, BreakerState to, const std::string& last_error) {
         if (!logger) return;
@@ -148,13 +213,14 @@ std::shared_ptr<ServedModel> ServedModel::Load(const std::string& name, int64_t 
   ServedModel* self = m.get();  // the batchers are owned by the model and stopped before it goes
 
   m->image_batcher_ = std::make_unique<DynamicBatcher<std::vector<float>, Embedding>>(
-      batcher_name + " images", batcher, [self](std::vector<std::vector<float>>& batch, int instance) {
-        return self->Execute("image", batch.size(), [&] {
+      batcher_name + " images", image_batcher, [self](std::vector<std::vector<float>>& batch, int instance) {
+        return self->Execute("image", batch.size(), *self->image_ceiling_, [&](size_t begin, size_t count) {
           if (self->threads_per_instance_ > 0) omp_set_num_threads(self->threads_per_instance_);
-          const int64_t n = static_cast<int64_t>(batch.size()), floats = self->pipeline_->image_floats();
+          const int64_t n = static_cast<int64_t>(count), floats = self->pipeline_->image_floats();
           const int64_t dim = self->embed_dim();
           std::vector<float> pixels(n * floats);
-          for (int64_t i = 0; i < n; ++i) std::memcpy(pixels.data() + i * floats, batch[i].data(), floats * sizeof(float));
+          for (int64_t i = 0; i < n; ++i)
+            std::memcpy(pixels.data() + i * floats, batch[begin + i].data(), floats * sizeof(float));
           std::vector<float> out(n * dim);
           self->pipeline_->model().EncodeImages(pixels.data(), n, out.data(), *self->image_workspaces_[instance]);
           std::vector<Embedding> results(n);
@@ -163,12 +229,15 @@ std::shared_ptr<ServedModel> ServedModel::Load(const std::string& name, int64_t 
         });
       });
   m->text_batcher_ = std::make_unique<DynamicBatcher<std::vector<int32_t>, Embedding>>(
-      batcher_name + " texts", batcher, [self](std::vector<std::vector<int32_t>>& batch, int instance) {
-        return self->Execute("text", batch.size(), [&] {
+      batcher_name + " texts", text_batcher, [self](std::vector<std::vector<int32_t>>& batch, int instance) {
+        return self->Execute("text", batch.size(), *self->text_ceiling_, [&](size_t begin, size_t count) {
           if (self->threads_per_instance_ > 0) omp_set_num_threads(self->threads_per_instance_);
-          const int64_t n = static_cast<int64_t>(batch.size()), dim = self->embed_dim();
+          const int64_t n = static_cast<int64_t>(count), dim = self->embed_dim();
           std::vector<float> out(n * dim);
-          self->pipeline_->model().EncodeTexts(batch, out.data(), *self->text_workspaces_[instance]);
+          const bool whole = begin == 0 && count == batch.size();
+          std::vector<std::vector<int32_t>> part;
+          if (!whole) part.assign(batch.begin() + begin, batch.begin() + begin + count);
+          self->pipeline_->model().EncodeTexts(whole ? batch : part, out.data(), *self->text_workspaces_[instance]);
           std::vector<Embedding> results(n);
           for (int64_t i = 0; i < n; ++i) results[i].assign(out.begin() + i * dim, out.begin() + (i + 1) * dim);
           return results;
@@ -179,17 +248,65 @@ std::shared_ptr<ServedModel> ServedModel::Load(const std::string& name, int64_t 
 
 ServedModel::~ServedModel() { Shutdown(std::chrono::milliseconds(30000)); }
 
-std::vector<ServedModel::Embedding> ServedModel::Execute(const char* part, size_t batch_size,
-                                                        const std::function<std::vector<Embedding>()>& run) {
+std::vector<ServedModel::Embedding> ServedModel::Execute(const char* part, size_t batch_size, BatchCeiling& ceiling,
+                                                        const RunRange& run) {
   try {
-    if (fault_injector_) fault_injector_->BeforeExecution({name_, version_, part, batch_size});
-    auto results = run();
+    std::vector<Embedding> results;
+    results.reserve(batch_size);
+    for (size_t done = 0; done < batch_size;) {
+      const size_t chunk = std::min(batch_size - done, static_cast<size_t>(ceiling.current()));
+      RunSplitting(part, done, chunk, ceiling, run, results);
+      done += chunk;
+    }
     breaker_->RecordSuccess();
     return results;
+  } catch (const OutOfMemoryForOneItem& e) {
+    throw Error(ErrorCode::kUnavailable, e.what());  // not told to the breaker
   } catch (const std::exception& e) {
     breaker_->RecordFailure(e.what());
     throw;
   }
+}
+
+void ServedModel::RunSplitting(const char* part, size_t begin, size_t count, BatchCeiling& ceiling, const RunRange& run,
+                               std::vector<Embedding>& results) {
+  bool out_of_memory = false;
+  try {
+    if (fault_injector_) fault_injector_->BeforeExecution({name_, version_, part, count});
+    std::vector<Embedding> chunk = run(begin, count);
+    ceiling.OnSuccess();
+    for (auto& e : chunk) results.push_back(std::move(e));
+  } catch (const std::bad_alloc&) {
+    out_of_memory = true;  // handled below, once the exception is gone
+  }
+  if (!out_of_memory) return;
+  ceiling.OnAllocationFailure(static_cast<int>(count));
+  if (logger_) {
+    logger_->Warning("allocation failed in a batch; splitting it and lowering the batch ceiling",
+                     {{"model", name_}, {"version", version_}, {"part", part}, {"batch_size", count},
+                      {"batch_ceiling", ceiling.current()}});
+  }
+  if (count <= 1) {
+    throw OutOfMemoryForOneItem("out of memory running one " + std::string(part) + " item of model \"" + name_ +
+                                "\" version " + std::to_string(version_) + "; retry later");
+  }
+  const size_t half = count / 2;
+  RunSplitting(part, begin, half, ceiling, run, results);
+  RunSplitting(part, begin + half, count - half, ceiling, run, results);
+}
+
+int ServedModel::max_batch_size(const std::string& part) const {
+  return (part == "image" ? image_ceiling_ : text_ceiling_)->max();
+}
+
+int ServedModel::batch_ceiling(const std::string& part) const {
+  return (part == "image" ? image_ceiling_ : text_ceiling_)->current();
+}
+
+uint64_t ServedModel::MemoryToLoad(const std::string& dir, const io::ModelConfig& config,
+                                   const ServingDefaults& defaults) {
+  const uint64_t budget = MemoryBudgetBytes(config, defaults);
+  return budget > 0 ? budget : CheckpointWeightBytes(dir);
 }
 
 namespace {

@@ -21,6 +21,7 @@
 #include "runtime/dynamic_batcher.h"
 #include "runtime/embedding_cache.h"
 #include "runtime/fault_injection.h"
+#include "runtime/memory_budget.h"
 
 namespace mms {
 class Logger;
@@ -38,6 +39,10 @@ struct ServingDefaults {
   // opts a model out.
   std::shared_ptr<EmbeddingCache> cache;
   BreakerOptions breaker;        // per model version
+  // Memory one loaded copy may use, weights included (config.pbtxt's parameter
+  // "memory_budget_mb" overrides it); the largest batch of each tower is derived from it.
+  // 0 = no budget: the configured max_batch_size alone.
+  uint64_t memory_budget_bytes = 0;
   Logger* logger = nullptr;  // breaker state changes are logged here
 };
 
@@ -87,6 +92,16 @@ class ServedModel {
   const io::ModelConfig& config() const { return config_; }
   const models::ClipPipeline& pipeline() const { return *pipeline_; }
   int64_t embed_dim() const { return pipeline_->model().embed_dim(); }
+  // What this copy needs in memory: weights, and bytes per batch item of each tower.
+  const MemoryEstimate& memory_estimate() const { return memory_estimate_; }
+  // The largest batch a tower ("image", "text") runs: the configured one, lowered by the
+  // memory budget; and the ceiling it runs under now, lowered by allocation failures.
+  int max_batch_size(const std::string& part) const;
+  int batch_ceiling(const std::string& part) const;
+  // What loading a copy of the checkpoint in `dir` with `config` will take: its memory
+  // budget where it has one, else the bytes of its weight files. The repository checks
+  // it against the memory available before loading a copy next to one that serves.
+  static uint64_t MemoryToLoad(const std::string& dir, const io::ModelConfig& config, const ServingDefaults& defaults);
   float logit_scale() const { return pipeline_->model().logit_scale(); }
 
   // Each image / text is one batcher item. Errors: the input's (kUnsupportedMedia,
@@ -157,9 +172,18 @@ class ServedModel {
   std::vector<std::unique_ptr<Workspace>> image_workspaces_;  // one per instance
   std::vector<std::unique_ptr<Workspace>> text_workspaces_;   // one per instance
   int threads_per_instance_ = 0;
-  // Runs one batch of `part` ("image" or "text"): the test builds' fault hook, then `run`,
-  // reporting the outcome to the breaker.
-  std::vector<Embedding> Execute(const char* part, size_t batch_size, const std::function<std::vector<Embedding>()>& run);
+  // Runs items [begin, begin + count) of the batch being executed.
+  using RunRange = std::function<std::vector<Embedding>(size_t begin, size_t count)>;
+  // Runs one batch of `part` ("image" or "text") in chunks no larger than its ceiling,
+  // reporting the outcome to the breaker. An allocation failure splits the chunk in halves
+  // (RunSplitting); one that fails a single item answers kUnavailable and is not a breaker
+  // failure: memory pressure is not a broken model.
+  std::vector<Embedding> Execute(const char* part, size_t batch_size, BatchCeiling& ceiling, const RunRange& run);
+  void RunSplitting(const char* part, size_t begin, size_t count, BatchCeiling& ceiling, const RunRange& run,
+                    std::vector<Embedding>& results);
+  MemoryEstimate memory_estimate_;
+  std::unique_ptr<BatchCeiling> image_ceiling_, text_ceiling_;
+  Logger* logger_ = nullptr;
   std::unique_ptr<CircuitBreaker> breaker_;
   std::unique_ptr<FaultInjector> fault_injector_;  // null in production builds
   std::unique_ptr<DynamicBatcher<std::vector<float>, Embedding>> image_batcher_;

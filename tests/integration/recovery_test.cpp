@@ -118,6 +118,24 @@ TEST(RecoveryTest, FaultFileMatchesTheModelNameExactly) {
   fs::remove(fault);
 }
 
+// --memory-budget-mb reaches the models: one too small for a single item leaves the model
+// unavailable with the reason in the repository index; a bad value is refused at start.
+TEST(RecoveryTest, MemoryBudgetFlag) {
+  const CommandResult bad = RunMmserve({"serve", "--model-repository", SourcePath("model_repository"),
+                                        "--memory-budget-mb", "-1"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("--memory-budget-mb must be between 0 (none) and 1e9"), std::string::npos) << bad.err;
+
+  ServerProcess server({"--threads", "1", "--memory-budget-mb", "1"});
+  httplib::Client c("127.0.0.1", server.port());
+  EXPECT_EQ(c.Get("/v2/models/clip/ready")->status, 400);
+  auto index = json::parse(c.Post("/v2/repository/index", "{}", "application/json")->body);
+  ASSERT_TRUE(index.is_array() && !index.empty()) << index.dump();
+  EXPECT_NE(index[0]["reason"].get<std::string>().find("memory budget 1.0 MB does not hold the weights"),
+            std::string::npos)
+      << index.dump();
+}
+
 TEST(RecoveryTest, HealthyModelIsNeverReloaded) {
   ServerProcess server({"--threads", "1", "--health-check-secs", "0.2"});
   httplib::Client c("127.0.0.1", server.port());
