@@ -16,6 +16,7 @@
 #include "runtime/circuit_breaker.h"
 #include "runtime/dynamic_batcher.h"
 #include "runtime/embedding_cache.h"
+#include "runtime/memory_budget.h"
 
 namespace mms::runtime {
 namespace {
@@ -161,6 +162,26 @@ TEST(ConcurrencyStressTest, MemoryCacheUnderReadersAndWriters) {
   ASSERT_TRUE(stats.memory.has_value());
   EXPECT_LE(stats.memory->bytes, stats.memory->capacity_bytes);
   EXPECT_EQ(stats.memory->hits + stats.memory->misses, static_cast<uint64_t>(kThreads) * 300 * 2);
+}
+
+// The batch ceiling the instances of one tower share: failures and successes reported
+// from every instance at once, read by all of them.
+TEST(ConcurrencyStressTest, BatchCeilingSharedByInstances) {
+  BatchCeiling ceiling(32, 2);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 2000; ++i) {
+        const int now = ceiling.current();
+        EXPECT_GE(now, 1);
+        EXPECT_LE(now, 32);
+        if ((i + t) % 17 == 0) ceiling.OnAllocationFailure(now);
+        else ceiling.OnSuccess();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_GE(ceiling.current(), 1);
 }
 
 // Many clients, some sharing a bucket, with the idle sweep running among them.
