@@ -7,8 +7,9 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git curl openssl
   # matrix products (oneDNN's CMake package needs the OpenCL headers at configure time)
   libdnnl-dev opencl-c-headers opencl-clhpp-headers ocl-icd-opencl-dev
-  # HTTP and JSON
-  libcpp-httplib-dev nlohmann-json3-dev libssl-dev
+  # HTTP and JSON: the server on Boost.Beast (header-only), httplib as the client of
+  # `mmserve pull`, the load generator and the tests
+  libboost-dev libcpp-httplib-dev nlohmann-json3-dev libssl-dev
   # image decoders
   libturbojpeg0-dev libspng-dev libpng-dev libwebp-dev libgif-dev
   # Unicode for the tokenizer

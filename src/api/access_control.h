@@ -7,11 +7,8 @@
 #include <string>
 
 #include "api/auth.h"
+#include "api/http_message.h"
 #include "api/rate_limiter.h"
-
-namespace httplib {
-struct Request;
-}
 
 namespace mms::api {
 
@@ -30,8 +27,10 @@ class AccessControl {
   explicit AccessControl(const AccessOptions& options);
 
   // The caller, when it may go on. Throws Error(kUnauthenticated) or Error(kRateLimited);
-  // for the latter *retry_after_seconds says when to come back.
-  Principal Admit(const httplib::Request& req, RouteAccess access, int* retry_after_seconds);
+  // for the latter *retry_after_seconds says when to come back. Looks at headers only, so
+  // the transport calls it before reading the body. A failed authentication takes a token
+  // from the caller's address, so that guessing keys is rate limited too.
+  Principal Admit(const HttpRequest& req, RouteAccess access, int* retry_after_seconds);
 
   bool auth_enabled() const { return authenticator_.enabled(); }
 

@@ -1,106 +1,419 @@
 #include "api/http_server.h"
 
-#include <httplib.h>
+#include <openssl/ssl.h>
+#include <sys/resource.h>
 
-#include "api/kserve_metadata.h"
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <limits>
+#include <optional>
+#include <unordered_map>
+
 #include "api/kserve_routes.h"
 #include "api/metrics_routes.h"
-#include "api/openai_codec.h"
 #include "api/openai_routes.h"
 #include "api/predict_routes.h"
 #include "api/request_handler.h"
 
 namespace mms::api {
 
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
 namespace {
 
-// Errors that no route handled (unknown path, body over the limit) answer in the error
-// shape of the API the path belongs to, so that a KServe or OpenAI client can read them.
-std::string ErrorBodyForPath(const std::string& path, int status, const std::string& message) {
-  if (path == "/v2" || path.rfind("/v2/", 0) == 0) return kserve::ErrorBody(status, message);
-  if (path.rfind("/v1/", 0) == 0) return openai::ErrorBody(status, message);
-  return SimpleErrorBody(status, message);
+constexpr auto kAwait = asio::use_awaitable;
+// After a response that refused an unread body: how long and how much of the rest is read
+// and dropped before closing, so that a client still sending reads the answer instead of
+// a reset. Dropped bytes cost no memory, only the connection's slot for a moment.
+constexpr auto kLingerTime = std::chrono::seconds(2);
+constexpr size_t kLingerBytes = 64u << 20;
+
+beast::tcp_stream& Lowest(beast::tcp_stream& s) { return s; }
+beast::tcp_stream& Lowest(beast::ssl_stream<beast::tcp_stream>& s) { return s.next_layer(); }
+
+// The request's path, decoded, and query, from the request target.
+void SplitTarget(std::string_view target, HttpRequest& req) {
+  const size_t q = target.find('?');
+  req.path = DecodePath(target.substr(0, q));
+  if (q != std::string_view::npos) req.query = std::string(target.substr(q + 1));
 }
 
-// A request without Content-Length or Transfer-Encoding has an empty body (RFC 9112
-// 6.3), but httplib 0.11 reads the body of such a POST until the connection closes: `curl
-// -X POST .../v2/repository/index` would wait for the read timeout and get a 400. Saying
-// so explicitly makes httplib read nothing. The request object is the server's own,
-// handed to this hook as const only by signature.
-httplib::Server::HandlerResponse DeclareEmptyBody(const httplib::Request& req, httplib::Response&) {
-  if (!req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) {
-    const_cast<httplib::Request&>(req).headers.emplace("Content-Length", "0");
-  }
-  return httplib::Server::HandlerResponse::Unhandled;
-}
-
-// Plain HTTP, or HTTPS when a certificate and key are given (OpenSSL through httplib).
-std::unique_ptr<httplib::Server> MakeServer(const ServerOptions& options) {
+std::unique_ptr<asio::ssl::context> MakeTlsContext(const ServerOptions& options) {
   if (options.tls_cert.empty() != options.tls_key.empty()) {
     ThrowInvalidArgument("--tls-cert and --tls-key go together");
   }
-  if (options.tls_cert.empty()) return std::make_unique<httplib::Server>();
-  auto server = std::make_unique<httplib::SSLServer>(options.tls_cert.c_str(), options.tls_key.c_str());
-  if (!server->is_valid()) {
-    ThrowInvalidArgument("cannot serve HTTPS with --tls-cert " + options.tls_cert + " and --tls-key " + options.tls_key +
-                         ": unreadable files, not PEM, or the key does not match the certificate");
+  if (options.tls_cert.empty()) return nullptr;
+  auto tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+  tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                   asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1 |
+                   asio::ssl::context::single_dh_use);
+  error_code ec;
+  tls->use_certificate_chain_file(options.tls_cert, ec);
+  if (!ec) tls->use_private_key_file(options.tls_key, asio::ssl::context::pem, ec);
+  if (!ec && SSL_CTX_check_private_key(tls->native_handle()) != 1) ec = asio::error::invalid_argument;
+  if (ec) {
+    ThrowInvalidArgument("cannot serve HTTPS with --tls-cert " + options.tls_cert + " and --tls-key " +
+                         options.tls_key + ": unreadable files, not PEM, or the key does not match the certificate");
   }
-  return server;
+  if (SSL_CTX_set_cipher_list(tls->native_handle(), options.tls_ciphers.c_str()) != 1) {
+    ThrowInvalidArgument("--tls-ciphers \"" + options.tls_ciphers + "\" names no cipher suite OpenSSL knows");
+  }
+  return tls;
+}
+
+// Raises the soft limit on open files to the hard one: each connection is a descriptor.
+size_t RaiseOpenFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+    getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  return limit.rlim_cur == RLIM_INFINITY ? SIZE_MAX : static_cast<size_t>(limit.rlim_cur);
 }
 
 }  // namespace
 
+struct HttpServer::Impl {
+  Impl(ServerOptions o, runtime::ModelRepository& repository, Logger& log, runtime::Metrics& m)
+      : options(std::move(o)),
+        logger(log),
+        metrics(m),
+        access(options.access),
+        context{repository, options.limits, log, access, m},
+        dispatcher(context, router),
+        workers(static_cast<size_t>(std::max(1, options.http_threads))),
+        tls(MakeTlsContext(options)) {
+    RegisterPredictRoutes(router, context);
+    RegisterKServeRoutes(router, context);
+    RegisterOpenAIRoutes(router, context);
+    RegisterMetricsRoutes(router, context);
+  }
+
+  ServerOptions options;
+  Logger& logger;
+  runtime::Metrics& metrics;
+  AccessControl access;
+  RouteContext context;
+  Router router;
+  RequestDispatcher dispatcher;
+  asio::io_context io{1};
+  asio::thread_pool workers;
+  std::unique_ptr<asio::ssl::context> tls;
+  tcp::acceptor acceptor{io};
+  size_t max_connections = 0;
+
+  // Touched only on the I/O thread.
+  size_t open_connections = 0;
+  bool stopping = false;
+  uint64_t next_connection_id = 0;
+  std::unordered_map<uint64_t, beast::tcp_stream*> idle;  // waiting for a request: closed by Stop
+  std::chrono::steady_clock::time_point last_refusal_log{};
+
+  asio::awaitable<void> Accept();
+  asio::awaitable<void> Refuse(tcp::socket socket);
+  asio::awaitable<void> Connection(tcp::socket socket);
+  template <class Stream>
+  asio::awaitable<void> Serve(Stream& stream, const std::string& remote);
+  template <class Stream>
+  asio::awaitable<void> Write(Stream& stream, Exchange& ex, bool keep_alive, bool head_only);
+  template <class Stream>
+  asio::awaitable<void> Close(Stream& stream, bool drain);
+  void ConnectionClosed();
+};
+
+asio::awaitable<void> HttpServer::Impl::Accept() {
+  for (;;) {
+    error_code ec;
+    tcp::socket socket = co_await acceptor.async_accept(asio::redirect_error(kAwait, ec));
+    if (stopping) co_return;
+    if (ec) {
+      if (ec == asio::error::operation_aborted) co_return;
+      // Out of descriptors or a transient network error: wait a moment instead of spinning.
+      logger.Warning("accept failed", {{"error", ec.message()}});
+      asio::steady_timer pause(io, std::chrono::milliseconds(100));
+      co_await pause.async_wait(asio::redirect_error(kAwait, ec));
+      continue;
+    }
+    if (open_connections >= max_connections) {
+      asio::co_spawn(io, Refuse(std::move(socket)), asio::detached);
+      continue;
+    }
+    ++open_connections;
+    asio::co_spawn(io, Connection(std::move(socket)), [this](std::exception_ptr) { ConnectionClosed(); });
+  }
+}
+
+void HttpServer::Impl::ConnectionClosed() {
+  --open_connections;
+  if (stopping && open_connections == 0) io.stop();
+}
+
+// Over the connection cap: a short 503 and close, so that a client learns why instead of
+// waiting in the accept queue. On HTTPS there is no cheap way to answer: just close.
+asio::awaitable<void> HttpServer::Impl::Refuse(tcp::socket socket) {
+  metrics.CountRejection(ErrorCode::kUnavailable);
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_refusal_log > std::chrono::seconds(10)) {
+    last_refusal_log = now;
+    logger.Warning("connection limit reached; refusing new connections",
+                   {{"max_connections", static_cast<int64_t>(max_connections)}});
+  }
+  if (tls) co_return;
+  beast::tcp_stream stream(std::move(socket));
+  static const std::string kBody = SimpleErrorBody(503, "too many connections; retry later");
+  static const std::string kResponse = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                                       "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
+                                       std::to_string(kBody.size()) + "\r\n\r\n" + kBody;
+  stream.expires_after(std::chrono::seconds(2));
+  error_code ec;
+  co_await asio::async_write(stream, asio::buffer(kResponse), asio::redirect_error(kAwait, ec));
+  stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+}
+
+asio::awaitable<void> HttpServer::Impl::Connection(tcp::socket socket) {
+  error_code ec;
+  const auto endpoint = socket.remote_endpoint(ec);
+  const std::string remote = ec ? std::string("unknown") : endpoint.address().to_string();
+  socket.set_option(tcp::no_delay(true), ec);
+  beast::tcp_stream tcp_stream(std::move(socket));
+  if (!tls) {
+    co_await Serve(tcp_stream, remote);
+    co_return;
+  }
+  beast::ssl_stream<beast::tcp_stream> stream(std::move(tcp_stream), *tls);
+  Lowest(stream).expires_after(options.header_timeout);
+  co_await stream.async_handshake(asio::ssl::stream_base::server, asio::redirect_error(kAwait, ec));
+  if (ec) co_return;  // a failed or too slow handshake: nothing to answer
+  co_await Serve(stream, remote);
+}
+
+template <class Stream>
+asio::awaitable<void> HttpServer::Impl::Serve(Stream& stream, const std::string& remote) {
+  beast::flat_buffer buffer;
+  const uint64_t id = next_connection_id++;
+  bool first = true;
+  for (;;) {
+    error_code ec;
+    // Waiting for a request: idle, so Stop may close the connection. The header deadline
+    // starts with the request's first byte; before it, the idle deadline applies.
+    if (stopping) break;
+    if (buffer.size() == 0) {
+      idle[id] = &Lowest(stream);
+      Lowest(stream).expires_after(first ? options.header_timeout : options.keep_alive_timeout);
+      const size_t n = co_await stream.async_read_some(buffer.prepare(4096), asio::redirect_error(kAwait, ec));
+      idle.erase(id);
+      if (ec) break;  // closed, idle too long, or closed by Stop
+      buffer.commit(n);
+    }
+    http::request_parser<http::empty_body> head;
+    head.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
+    // The route's limit is applied once the route is known. (Not boost::none: Boost 1.74
+    // compares a Content-Length against an empty limit as if it were exceeded.)
+    head.body_limit(std::numeric_limits<std::uint64_t>::max());
+    Lowest(stream).expires_after(options.header_timeout);
+    co_await http::async_read_header(stream, buffer, head, asio::redirect_error(kAwait, ec));
+
+    Exchange ex;
+    ex.request.remote_addr = remote;
+    if (ec) {
+      // A deadline closes the socket (beast's tcp_stream does): nothing can be answered.
+      if (ec == beast::error::timeout || ec == http::error::end_of_stream || ec == asio::error::eof ||
+          ec == asio::error::operation_aborted || ec == asio::error::connection_reset) {
+        break;
+      }
+      ex.request.method = "-";
+      if (ec == http::error::header_limit) {
+        dispatcher.Fail(ex, 431, "request headers exceed " + std::to_string(options.max_header_bytes) + " bytes");
+      } else {
+        dispatcher.Fail(ex, 400, "malformed HTTP request: " + ec.message());
+      }
+      dispatcher.Finish(ex);
+      co_await Write(stream, ex, false, false);
+      co_await Close(stream, true);
+      co_return;
+    }
+
+    const auto& header = head.get();
+    ex.request.method = std::string(header.method_string());
+    ex.request.target = std::string(header.target());
+    SplitTarget(ex.request.target, ex.request);
+    for (const auto& field : header) ex.request.headers.emplace_back(field.name_string(), field.value());
+    const bool head_only = header.method() == http::verb::head;
+    const bool wants_keep_alive = header.keep_alive();  // `header` is gone once the body parser takes it
+    std::optional<uint64_t> declared;
+    if (const auto length = head.content_length()) declared = *length;
+
+    bool complete = dispatcher.BeginRequest(ex, declared);  // false: answered, body unread
+    bool body_unread = !complete && !head.is_done();
+    if (complete && !head.is_done()) {
+      if (const auto expect = ex.request.Header("Expect"); expect && HeaderNameEquals(*expect, "100-continue")) {
+        static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        Lowest(stream).expires_after(options.write_timeout);
+        co_await asio::async_write(stream, asio::buffer(kContinue), asio::redirect_error(kAwait, ec));
+        if (ec) {
+          dispatcher.Finish(ex);
+          co_return;
+        }
+      }
+      http::request_parser<http::string_body> full(std::move(head));
+      const size_t limit = dispatcher.BodyLimit(ex);
+      full.body_limit(limit);
+      Lowest(stream).expires_after(options.body_timeout);
+      co_await http::async_read(stream, buffer, full, asio::redirect_error(kAwait, ec));
+      if (ec == http::error::body_limit) {
+        dispatcher.Fail(ex, Error(ErrorCode::kTooLarge, "request body exceeds the limit of " +
+                                                            std::to_string(limit) + " bytes"));
+        complete = false;
+        body_unread = true;
+      } else if (ec) {
+        // Too slow (the deadline closed the socket) or cut off: nobody to answer.
+        ex.response.status = ec == beast::error::timeout ? 408 : 400;
+        ex.error_message = ec == beast::error::timeout ? "request body not received within the deadline"
+                                                       : "request body cut off: " + ec.message();
+        dispatcher.Finish(ex);
+        co_return;
+      } else {
+        ex.request.body = std::move(full.get().body());
+      }
+    }
+    if (complete) {
+      if (dispatcher.RunsInline(ex)) {
+        dispatcher.Handle(ex);
+      } else {
+        co_await asio::co_spawn(workers, [this, &ex]() -> asio::awaitable<void> {
+          dispatcher.Handle(ex);
+          co_return;
+        }, kAwait);
+      }
+    }
+    const bool keep_alive = complete && wants_keep_alive && !stopping;
+    dispatcher.Finish(ex);  // logged before the answer leaves: a client that has it finds the line
+    co_await Write(stream, ex, keep_alive, head_only);
+    if (!keep_alive) {
+      co_await Close(stream, body_unread);
+      co_return;
+    }
+    first = false;
+  }
+}
+
+template <class Stream>
+asio::awaitable<void> HttpServer::Impl::Write(Stream& stream, Exchange& ex, bool keep_alive, bool head_only) {
+  HttpResponse& r = ex.response;
+  http::response<http::string_body> out;
+  out.version(11);
+  out.result(static_cast<unsigned>(r.status));
+  out.set(http::field::server, "mmserve");
+  for (const auto& [name, value] : r.headers) out.set(name, value);
+  if (!r.content_type.empty()) out.set(http::field::content_type, r.content_type);
+  out.keep_alive(keep_alive);
+  const size_t length = r.body.size();
+  if (!head_only) out.body() = std::move(r.body);
+  out.prepare_payload();
+  if (head_only) out.content_length(length);  // what GET would send, without the bytes
+  error_code ec;
+  Lowest(stream).expires_after(options.write_timeout);
+  if (head_only) {
+    http::response_serializer<http::string_body> serializer(out);
+    co_await http::async_write_header(stream, serializer, asio::redirect_error(kAwait, ec));
+  } else {
+    co_await http::async_write(stream, out, asio::redirect_error(kAwait, ec));
+  }
+}
+
+template <class Stream>
+asio::awaitable<void> HttpServer::Impl::Close(Stream& stream, bool drain) {
+  error_code ec;
+  if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (drain) {
+      // Read and drop what the client still sends (the body that was refused), briefly.
+      std::vector<char> sink(64 * 1024);
+      size_t dropped = 0;
+      stream.expires_after(kLingerTime);
+      while (dropped < kLingerBytes) {
+        const size_t n = co_await stream.async_read_some(asio::buffer(sink), asio::redirect_error(kAwait, ec));
+        if (ec) break;
+        dropped += n;
+      }
+    }
+  } else {
+    Lowest(stream).expires_after(kLingerTime);
+    co_await stream.async_shutdown(asio::redirect_error(kAwait, ec));
+  }
+  Lowest(stream).close();
+}
+
 HttpServer::HttpServer(ServerOptions options, runtime::ModelRepository& repository, Logger& logger,
                        runtime::Metrics& metrics)
-    : options_(std::move(options)),
-      logger_(logger),
-      metrics_(metrics),
-      access_(options_.access),
-      context_{repository, options_.limits, logger, access_, metrics},
-      server_(MakeServer(options_)) {
-  const int threads = options_.http_threads;
-  server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  server_->set_payload_max_length(options_.limits.max_body_bytes);
-  server_->set_read_timeout(30, 0);
-  server_->set_write_timeout(30, 0);
-  server_->set_pre_routing_handler(DeclareEmptyBody);
-  RegisterPredictRoutes(*server_, context_);
-  RegisterKServeRoutes(*server_, context_);
-  RegisterOpenAIRoutes(*server_, context_);
-  RegisterMetricsRoutes(*server_, context_);
+    : impl_(std::make_unique<Impl>(std::move(options), repository, logger, metrics)) {}
 
-  // Errors httplib raises itself (unknown path, body over the limit, malformed request)
-  // get a JSON body and a log line like every other response.
-  server_->set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
-    // httplib calls this for every 4xx/5xx. A route's own answer (WrapRoute gave it an
-    // X-Request-ID) stays as the route wrote it, e.g. the empty 400 of /v2/health/ready.
-    if (!res.body.empty() || res.has_header("X-Request-ID")) return;
-    std::string message;
-    switch (res.status) {
-      case 404: message = "no route for " + req.method + " " + req.path; break;
-      case 405: message = "method " + req.method + " not allowed on " + req.path; break;
-      case 413: message = "request body exceeds the limit of " + std::to_string(options_.limits.max_body_bytes) + " bytes"; break;
-      default: message = "request failed with HTTP " + std::to_string(res.status); break;
-    }
-    res.set_content(ErrorBodyForPath(req.path, res.status, message), "application/json");
-    metrics_.RequestUnrouted(res.status);
-    logger_.Info("request", {{"request_id", NewRequestId()}, {"method", req.method}, {"route", "(none)"},
-                             {"path", req.path}, {"status", res.status}, {"duration_ms", 0.0}, {"error", message}});
-  });
+HttpServer::~HttpServer() {
+  impl_->workers.join();
 }
-
-HttpServer::~HttpServer() = default;
 
 void HttpServer::Run() {
-  if (!server_->bind_to_port(options_.host.c_str(), options_.port)) {
-    throw Error(ErrorCode::kUnavailable,
-                "cannot listen on " + options_.host + ":" + std::to_string(options_.port) + " (address in use?)");
+  Impl& s = *impl_;
+  const size_t open_files = RaiseOpenFileLimit();
+  // Keep descriptors for model files, Redis and the log beside the connections.
+  constexpr size_t kReservedFiles = 128;
+  s.max_connections = std::min(s.options.max_connections, open_files > kReservedFiles ? open_files - kReservedFiles : 1);
+  if (s.max_connections < s.options.max_connections) {
+    s.logger.Warning("--max-connections lowered to fit the open-file limit",
+                     {{"max_connections", static_cast<int64_t>(s.max_connections)},
+                      {"open_file_limit", static_cast<int64_t>(open_files)}});
   }
-  logger_.Info("listening", {{"host", options_.host}, {"port", options_.port},
-                             {"scheme", options_.tls_cert.empty() ? "http" : "https"}});
-  server_->listen_after_bind();
+  error_code ec;
+  asio::ip::address address = asio::ip::make_address(s.options.host, ec);
+  if (ec) {
+    tcp::resolver resolver(s.io);
+    const auto results = resolver.resolve(s.options.host, std::to_string(s.options.port), ec);
+    if (!ec && !results.empty()) address = results.begin()->endpoint().address();
+  }
+  const tcp::endpoint endpoint(address, static_cast<unsigned short>(s.options.port));
+  if (!ec) s.acceptor.open(endpoint.protocol(), ec);
+  if (!ec) s.acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) s.acceptor.bind(endpoint, ec);
+  if (!ec) s.acceptor.listen(1024, ec);
+  if (ec) {
+    throw Error(ErrorCode::kUnavailable, "cannot listen on " + s.options.host + ":" + std::to_string(s.options.port) +
+                                             " (" + ec.message() + ")");
+  }
+  s.logger.Info("listening", {{"host", s.options.host}, {"port", s.acceptor.local_endpoint().port()},
+                              {"scheme", s.tls ? "https" : "http"},
+                              {"max_connections", static_cast<int64_t>(s.max_connections)}});
+  asio::co_spawn(s.io, s.Accept(), asio::detached);
+  s.io.run();
+  s.workers.join();
 }
 
-void HttpServer::Stop() { server_->stop(); }
+void HttpServer::Stop() {
+  Impl* s = impl_.get();
+  asio::post(s->io, [s] {
+    if (s->stopping) return;
+    s->stopping = true;
+    error_code ec;
+    s->acceptor.close(ec);
+    for (auto& [id, stream] : s->idle) stream->close();
+    if (s->open_connections == 0) s->io.stop();
+  });
+}
 
 }  // namespace mms::api

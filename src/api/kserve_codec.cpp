@@ -5,6 +5,7 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "api/json_body.h"
 #include "base/base64.h"
 #include "base/error.h"
 
@@ -20,13 +21,18 @@ constexpr int kMaxNesting = 16;  // data lists nested deeper than any real shape
 
 const char* const kAllOutputs[] = {kImageEmbedsOutput, kTextEmbedsOutput, kLogitsPerImageOutput, kProbsOutput};
 
-std::string Quoted(const std::string& name) { return "'" + name + "'"; }
+// A client's tensor name in single quotes, as Triton quotes them; cut and escaped.
+std::string Quoted(const std::string& name) {
+  std::string quoted = QuoteClientText(name);
+  quoted.front() = quoted.back() = '\'';
+  return quoted;
+}
 
 size_t ParseHeaderLength(std::string_view value, size_t body_size) {
   size_t n = 0;
   const auto r = std::from_chars(value.data(), value.data() + value.size(), n);
   if (value.empty() || r.ec != std::errc() || r.ptr != value.data() + value.size()) {
-    ThrowInvalidArgument(std::string(kHeaderLengthHeader) + " must be a byte count, got '" + std::string(value) + "'");
+    ThrowInvalidArgument(std::string(kHeaderLengthHeader) + " must be a byte count, got " + QuoteClientText(value));
   }
   if (n > body_size) {
     ThrowInvalidArgument(std::string(kHeaderLengthHeader) + " is " + std::to_string(n) + " but the body has only " +
@@ -37,15 +43,22 @@ size_t ParseHeaderLength(std::string_view value, size_t body_size) {
 
 json ParseJsonHeader(std::string_view text, bool has_header_length) {
   try {
-    return json::parse(text.begin(), text.end());
-  } catch (const json::parse_error& e) {
-    // Only the position: nlohmann's message quotes the input, which may be image bytes.
-    std::string message = "the request is not valid JSON (error at byte " + std::to_string(e.byte) + ")";
-    if (!has_header_length) {
+    return ParseJsonBody(text, "the request");
+  } catch (const Error& e) {
+    std::string message = e.what();
+    if (!has_header_length && message.find("not valid JSON") != std::string::npos) {
       message += "; a body with binary tensor data needs the " + std::string(kHeaderLengthHeader) + " header";
     }
     ThrowInvalidArgument(message);
   }
+}
+
+// A shape already checked by ElementCount, for messages: short ones in full.
+std::string ShapeText(const json& shape) {
+  if (shape.size() > 8) return "of " + std::to_string(shape.size()) + " dimensions";
+  std::string out = "[";
+  for (size_t i = 0; i < shape.size(); ++i) out += (i ? "," : "") + std::to_string(shape[i].get<int64_t>());
+  return out + "]";
 }
 
 int64_t ElementCount(const json& shape, const std::string& where) {
@@ -53,7 +66,7 @@ int64_t ElementCount(const json& shape, const std::string& where) {
   int64_t count = 1;
   for (const auto& dim : shape) {
     if (!dim.is_number_integer() || dim.get<int64_t>() < 0) {
-      ThrowInvalidArgument(where + ": \"shape\" has an invalid dimension " + dim.dump());
+      ThrowInvalidArgument(where + ": \"shape\" has an invalid dimension " + DescribeClientValue(dim));
     }
     const int64_t d = dim.get<int64_t>();
     if (d != 0 && count > kMaxElements / d) ThrowInvalidArgument(where + ": \"shape\" is too large");
@@ -131,7 +144,7 @@ RawInput ParseInput(const json& input, size_t index, BinaryTail& tail) {
   const auto datatype = input.find("datatype");
   if (datatype == input.end() || !datatype->is_string()) ThrowInvalidArgument(where + " has no \"datatype\" string");
   if (*datatype != "BYTES") {
-    ThrowInvalidArgument(where + " has datatype " + datatype->dump() + "; it must be \"BYTES\"");
+    ThrowInvalidArgument(where + " has datatype " + DescribeClientValue(*datatype) + "; it must be \"BYTES\"");
   }
   const auto shape = input.find("shape");
   if (shape == input.end()) ThrowInvalidArgument(where + " has no \"shape\"");
@@ -168,7 +181,7 @@ RawInput ParseInput(const json& input, size_t index, BinaryTail& tail) {
   }
   if (static_cast<int64_t>(out.elements.size()) != count) {
     ThrowInvalidArgument(where + " has " + std::to_string(out.elements.size()) + " elements but its shape " +
-                         shape->dump() + " holds " + std::to_string(count));
+                         ShapeText(*shape) + " holds " + std::to_string(count));
   }
   if (count == 0) ThrowInvalidArgument(where + " has no elements");
   return out;
@@ -176,6 +189,11 @@ RawInput ParseInput(const json& input, size_t index, BinaryTail& tail) {
 
 // Images in JSON are base64 strings; binary ones are the file bytes as they are.
 std::vector<std::string> ImageBytes(RawInput input, const InputLimits& limits) {
+  try {
+    CheckImageCount(input.elements.size(), limits);
+  } catch (const Error& e) {
+    throw Error(e.code(), std::string("input 'IMAGE': ") + e.what());
+  }
   if (!input.binary) {
     for (size_t i = 0; i < input.elements.size(); ++i) {
       std::string why;

@@ -1,11 +1,10 @@
 #include "api/kserve_routes.h"
 
-#include <httplib.h>
-
 #include <algorithm>
 
 #include "api/kserve_codec.h"
 #include "api/kserve_metadata.h"
+#include "api/json_body.h"
 #include "api/request_handler.h"
 
 namespace mms::api {
@@ -15,34 +14,30 @@ namespace {
 using nlohmann::json;
 using namespace kserve;
 
-// /v2/models/{model} with an optional /versions/{version}: matches[1] and matches[2].
-const std::string kModelPath = R"(/v2/models/([^/]+)(?:/versions/([^/]+))?)";
+// /v2/models/{model} and /v2/models/{model}/versions/{version}: every model route is
+// registered under both.
+const char* const kModelPaths[] = {"/v2/models/{model}", "/v2/models/{model}/versions/{version}"};
 
 struct ModelRef {
   std::string name;
   int64_t version = 0;  // 0: none in the path (the highest ready version)
 };
 
-ModelRef RefFrom(const httplib::Request& req) {
-  ModelRef ref{req.matches[1].str()};
-  if (req.matches.size() > 2 && req.matches[2].matched) ref.version = ParseVersion(req.matches[2].str());
+ModelRef RefFrom(const HttpRequest& req) {
+  ModelRef ref{req.PathParam(0)};
+  if (!req.PathParam(1).empty()) ref.version = ParseVersion(req.PathParam(1));
   return ref;
 }
 
-void SetJson(httplib::Response& res, const json& body) {
-  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+void SetJson(HttpResponse& res, const json& body) {
+  res.SetContent(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
 }
 
 // The request body as a JSON object; an empty body counts as {} (Triton's repository
 // requests may have none).
-json OptionalJsonBody(const httplib::Request& req) {
+json OptionalJsonBody(const HttpRequest& req) {
   if (req.body.empty()) return json::object();
-  json body;
-  try {
-    body = json::parse(req.body);
-  } catch (const json::parse_error& e) {
-    ThrowInvalidArgument("the request is not valid JSON (error at byte " + std::to_string(e.byte) + ")");
-  }
+  json body = ParseJsonBody(req.body, "the request");
   if (!body.is_object()) ThrowInvalidArgument("the request must be a JSON object");
   return body;
 }
@@ -71,7 +66,7 @@ void RequireKnown(const runtime::ModelRepository& repository, const ModelRef& re
 // KServe's health answers: "a 200 status code indicates true and a 4xx status code
 // indicates false". Triton answers 400 for "not ready", and so do we: a 503 would tell a
 // client the server failed rather than that the answer is no.
-void HandleModelReady(const httplib::Request& req, httplib::Response&, RouteContext& ctx, RequestInfo&) {
+void HandleModelReady(const HttpRequest& req, HttpResponse&, RouteContext& ctx, RequestInfo&) {
   const ModelRef ref = RefFrom(req);
   if (ctx.repository.IsReady(ref.name, ref.version)) return;  // 200, empty body as in Triton
   RequireKnown(ctx.repository, ref);                           // 404 for an unknown model or version
@@ -80,25 +75,25 @@ void HandleModelReady(const httplib::Request& req, httplib::Response&, RouteCont
 }
 
 // Server readiness: 400 with an empty body when some model has no ready version, as Triton.
-void HandleServerReady(const httplib::Request&, httplib::Response& res, RouteContext& ctx, RequestInfo&) {
+void HandleServerReady(const HttpRequest&, HttpResponse& res, RouteContext& ctx, RequestInfo&) {
   if (!ctx.repository.AllReady()) res.status = 400;
 }
 
-void HandleModelMetadata(const httplib::Request& req, httplib::Response& res, RouteContext& ctx, RequestInfo& info) {
+void HandleModelMetadata(const HttpRequest& req, HttpResponse& res, RouteContext& ctx, RequestInfo& info) {
   const ModelRef ref = RefFrom(req);
   const auto served = FindModelFor(ctx, info, ref.name, ref.version);
   const auto versions = ref.version ? std::vector<int64_t>{ref.version} : ReadyVersions(ctx.repository, ref.name);
   SetJson(res, ModelMetadata(ref.name, versions, PlatformOf(served->config()), served->embed_dim()));
 }
 
-void HandleModelConfig(const httplib::Request& req, httplib::Response& res, RouteContext& ctx, RequestInfo& info) {
+void HandleModelConfig(const HttpRequest& req, HttpResponse& res, RouteContext& ctx, RequestInfo& info) {
   const ModelRef ref = RefFrom(req);
   SetJson(res, ModelConfigJson(FindModelFor(ctx, info, ref.name, ref.version)->config(), ref.name));
 }
 
 // Statistics of the ready versions of one model (all of them without a version in the
 // path), or of every model when `ref` is empty.
-void HandleStats(const ModelRef* ref, httplib::Response& res, RouteContext& ctx) {
+void HandleStats(const ModelRef* ref, HttpResponse& res, RouteContext& ctx) {
   json entries = json::array();
   if (ref && ref->version) {
     const auto served = ctx.repository.Find(ref->name, ref->version);
@@ -144,19 +139,18 @@ std::map<std::string, Matrix> Infer(runtime::ServedModel& model, const InferRequ
   return results;
 }
 
-void HandleInfer(const httplib::Request& req, httplib::Response& res, RouteContext& ctx, RequestInfo& info) {
+void HandleInfer(const HttpRequest& req, HttpResponse& res, RouteContext& ctx, RequestInfo& info) {
   const ModelRef ref = RefFrom(req);
   const auto model = FindModelFor(ctx, info, ref.name, ref.version);  // unknown model: 404 before any parsing
   std::optional<std::string> header_length;
-  if (req.has_header(kHeaderLengthHeader)) header_length = req.get_header_value(kHeaderLengthHeader);
+  if (const auto h = req.Header(kHeaderLengthHeader)) header_length = std::string(*h);
   const InferRequest request = ParseInferRequest(req.body, header_length, ctx.limits);
   InferResponseBody out = EncodeInferResponse(request, model->name(), model->version(), Infer(*model, request));
-  if (out.has_binary) res.set_header(kHeaderLengthHeader, std::to_string(out.json_length));
-  res.body = std::move(out.body);  // moved, not copied as set_content would: outputs can be large
-  res.set_header("Content-Type", out.has_binary ? "application/octet-stream" : "application/json");
+  if (out.has_binary) res.SetHeader(kHeaderLengthHeader, std::to_string(out.json_length));
+  res.SetContent(std::move(out.body), out.has_binary ? "application/octet-stream" : "application/json");
 }
 
-void HandleRepositoryIndex(const httplib::Request& req, httplib::Response& res, RouteContext& ctx, RequestInfo&) {
+void HandleRepositoryIndex(const HttpRequest& req, HttpResponse& res, RouteContext& ctx, RequestInfo&) {
   const json body = OptionalJsonBody(req);
   bool ready_only = false;
   if (const auto ready = body.find("ready"); ready != body.end()) {
@@ -166,7 +160,7 @@ void HandleRepositoryIndex(const httplib::Request& req, httplib::Response& res, 
   SetJson(res, RepositoryIndexJson(ctx.repository.Index(), ready_only));
 }
 
-void HandleLoad(const httplib::Request& req, httplib::Response&, RouteContext& ctx, RequestInfo&) {
+void HandleLoad(const HttpRequest& req, HttpResponse&, RouteContext& ctx, RequestInfo&) {
   const json body = OptionalJsonBody(req);
   if (const auto params = body.find("parameters"); params != body.end() && params->is_object()) {
     for (const auto& [key, value] : params->items()) {
@@ -176,59 +170,67 @@ void HandleLoad(const httplib::Request& req, httplib::Response&, RouteContext& c
       }
     }
   }
-  ctx.repository.Load(req.matches[1].str());  // 200 with an empty body, as Triton answers
+  ctx.repository.Load(req.PathParam(0));  // 200 with an empty body, as Triton answers
 }
 
-void HandleUnload(const httplib::Request& req, httplib::Response&, RouteContext& ctx, RequestInfo&) {
+void HandleUnload(const HttpRequest& req, HttpResponse&, RouteContext& ctx, RequestInfo&) {
   OptionalJsonBody(req);  // validated; unload_dependents has no meaning without ensembles
-  ctx.repository.Unload(req.matches[1].str());
+  ctx.repository.Unload(req.PathParam(0));
 }
 
 }  // namespace
 
-void RegisterKServeRoutes(httplib::Server& server, RouteContext& ctx) {
+void RegisterKServeRoutes(Router& router, RouteContext& ctx) {
   // Each handler gets the request id, log line, access check and {"error":...} bodies from
-  // WrapRoute. Routes whose path names a model (matches[1]) check that the caller may use
-  // it before the handler runs; routes over all models need an unrestricted caller.
-  using Handler = void (*)(const httplib::Request&, httplib::Response&, RouteContext&, RequestInfo&);
-  enum class Scope { kNamedModel, kAllModels, kNone };
-  auto wrap = [&ctx](const std::string& route, Handler handler, Scope scope = Scope::kNamedModel,
-                     RouteAccess access = RouteAccess::kProtected) {
-    return WrapRoute(route, [handler, scope, &ctx](const httplib::Request& req, httplib::Response& res, RequestInfo& info) {
-      if (scope == Scope::kNamedModel) info.principal.RequireModel(req.matches[1].str());
+  // the dispatcher. Routes whose path names a model (the first path parameter) check that
+  // the caller may use it before the handler runs; routes over all models need an
+  // unrestricted caller; repository control needs an administrator.
+  using Handler = void (*)(const HttpRequest&, HttpResponse&, RouteContext&, RequestInfo&);
+  enum class Scope { kNamedModel, kAllModels, kAdmin, kNone };
+  auto add = [&router, &ctx](const char* method, const std::string& pattern, Handler handler,
+                             Scope scope = Scope::kNamedModel, RouteAccess access = RouteAccess::kProtected,
+                             RouteExecution execution = RouteExecution::kWorker) -> Route& {
+    return router.Add(method, pattern, [handler, scope, &ctx](const HttpRequest& req, HttpResponse& res, RequestInfo& info) {
+      if (scope == Scope::kNamedModel) info.principal.RequireModel(req.PathParam(0));
       if (scope == Scope::kAllModels && info.principal.models) {
         throw Error(ErrorCode::kPermissionDenied, "client \"" + info.principal.client +
                                                       "\" may only use some models; name one in the path");
       }
+      if (scope == Scope::kAdmin) info.principal.RequireAdmin();
       handler(req, res, ctx, info);
-    }, ErrorBody, ctx, access);
+    }, ErrorBody, access, execution);
   };
+  constexpr auto kOpen = RouteAccess::kOpen;
+  constexpr auto kProtected = RouteAccess::kProtected;
+  constexpr auto kInline = RouteExecution::kInline;
 
-  server.Get("/v2", wrap("/v2", [](const httplib::Request&, httplib::Response& res, RouteContext&, RequestInfo&) {
+  add("GET", "/v2", [](const HttpRequest&, HttpResponse& res, RouteContext&, RequestInfo&) {
     SetJson(res, ServerMetadata());
-  }, Scope::kNone, RouteAccess::kOpen));
-  server.Get("/v2/health/live",
-             wrap("/v2/health/live", [](const httplib::Request&, httplib::Response&, RouteContext&, RequestInfo&) {},
-                  Scope::kNone, RouteAccess::kOpen));
-  server.Get("/v2/health/ready", wrap("/v2/health/ready", HandleServerReady, Scope::kNone, RouteAccess::kOpen));
+  }, Scope::kNone, kOpen, kInline);
+  add("GET", "/v2/health/live", [](const HttpRequest&, HttpResponse&, RouteContext&, RequestInfo&) {},
+      Scope::kNone, kOpen, kInline);
+  add("GET", "/v2/health/ready", HandleServerReady, Scope::kNone, kOpen, kInline);
   // Before the model routes, whose pattern would take "stats" for a model name.
-  server.Get("/v2/models/stats", wrap("/v2/models/stats", [](const httplib::Request&, httplib::Response& res,
-                                                             RouteContext& c, RequestInfo&) {
+  add("GET", "/v2/models/stats", [](const HttpRequest&, HttpResponse& res, RouteContext& c, RequestInfo&) {
     HandleStats(nullptr, res, c);
-  }, Scope::kAllModels));
-  server.Get(kModelPath, wrap("/v2/models/{model}", HandleModelMetadata));
-  server.Get(kModelPath + "/ready", wrap("/v2/models/{model}/ready", HandleModelReady));
-  server.Get(kModelPath + "/config", wrap("/v2/models/{model}/config", HandleModelConfig));
-  server.Get(kModelPath + "/stats", wrap("/v2/models/{model}/stats", [](const httplib::Request& req,
-                                                                        httplib::Response& res, RouteContext& c,
-                                                                        RequestInfo&) {
-    const ModelRef ref = RefFrom(req);
-    HandleStats(&ref, res, c);
-  }));
-  server.Post(kModelPath + "/infer", wrap("/v2/models/{model}/infer", HandleInfer));
-  server.Post("/v2/repository/index", wrap("/v2/repository/index", HandleRepositoryIndex, Scope::kAllModels));
-  server.Post(R"(/v2/repository/models/([^/]+)/load)", wrap("/v2/repository/models/{model}/load", HandleLoad));
-  server.Post(R"(/v2/repository/models/([^/]+)/unload)", wrap("/v2/repository/models/{model}/unload", HandleUnload));
+  }, Scope::kAllModels, kProtected, kInline);
+  for (const std::string model_path : kModelPaths) {
+    add("GET", model_path, HandleModelMetadata, Scope::kNamedModel, kProtected, kInline);
+    add("GET", model_path + "/ready", HandleModelReady, Scope::kNamedModel, kProtected, kInline);
+    add("GET", model_path + "/config", HandleModelConfig, Scope::kNamedModel, kProtected, kInline);
+    add("GET", model_path + "/stats", [](const HttpRequest& req, HttpResponse& res, RouteContext& c, RequestInfo&) {
+      const ModelRef ref = RefFrom(req);
+      HandleStats(&ref, res, c);
+    }, Scope::kNamedModel, kProtected, kInline);
+    add("POST", model_path + "/infer", HandleInfer);
+  }
+  // Repository requests carry a few options at most: a small body limit keeps a 15 MB
+  // JSON list from costing half a gigabyte once parsed. Loading reads a checkpoint from
+  // disk for seconds: on a worker, never on the connection thread.
+  constexpr size_t kControlBodyBytes = 64 * 1024;
+  add("POST", "/v2/repository/index", HandleRepositoryIndex, Scope::kAdmin).max_body_bytes = kControlBodyBytes;
+  add("POST", "/v2/repository/models/{model}/load", HandleLoad, Scope::kAdmin).max_body_bytes = kControlBodyBytes;
+  add("POST", "/v2/repository/models/{model}/unload", HandleUnload, Scope::kAdmin).max_body_bytes = kControlBodyBytes;
 }
 
 }  // namespace mms::api

@@ -4,14 +4,10 @@
 // {"error":"..."} with the status from error_mapping.
 #pragma once
 
-#include "api/route_context.h"
-
-namespace httplib {
-class Server;
-}
+#include "api/request_handler.h"
 
 namespace mms::api {
 
-void RegisterKServeRoutes(httplib::Server& server, RouteContext& context);
+void RegisterKServeRoutes(Router& router, RouteContext& context);
 
 }  // namespace mms::api

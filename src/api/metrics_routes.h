@@ -2,14 +2,10 @@
 // (no key, no rate limit) unless --protect-health: a Prometheus server scrapes it.
 #pragma once
 
-#include "api/route_context.h"
-
-namespace httplib {
-class Server;
-}
+#include "api/request_handler.h"
 
 namespace mms::api {
 
-void RegisterMetricsRoutes(httplib::Server& server, RouteContext& context);
+void RegisterMetricsRoutes(Router& router, RouteContext& context);
 
 }  // namespace mms::api

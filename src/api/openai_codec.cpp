@@ -7,6 +7,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "api/json_body.h"
 #include "base/base64.h"
 #include "base/error.h"
 #include "base/float_json.h"
@@ -41,14 +42,6 @@ void CheckImage(const std::string& bytes, const std::string& where, const InputL
     CheckImageSize(bytes.size(), limits);
   } catch (const Error& e) {
     throw Error(e.code(), where + ": " + e.what());
-  }
-}
-
-void CheckText(const std::string& text, const std::string& where, const InputLimits& limits) {
-  const size_t chars = CountCodePoints(text);
-  if (chars > limits.max_text_chars) {
-    ThrowInvalidArgument(where + ": the text has " + std::to_string(chars) + " characters; the limit is " +
-                         std::to_string(limits.max_text_chars));
   }
 }
 
@@ -89,7 +82,7 @@ EmbeddingInput FromObject(const json& item, const std::string& where) {
     }
     return ImageInput(DecodeImageReference(RequireString(image_url, where + ".image_url"), false, where + ".image_url"));
   }
-  ThrowInvalidArgument(where + ".type is " + Dump(type) + "; expected \"text\", \"image\" or \"image_url\"");
+  ThrowInvalidArgument(where + ".type is " + DescribeClientValue(type) + "; expected \"text\", \"image\" or \"image_url\"");
 }
 
 [[noreturn]] void ThrowTokenArrays() {
@@ -124,9 +117,12 @@ std::vector<EmbeddingInput> ParseInput(const json& input, const InputLimits& lim
   } else {
     ThrowInvalidArgument("input must be a string or a list of strings or {\"type\":...} items");
   }
+  size_t images = 0;
+  for (const auto& item : out) images += item.kind == EmbeddingInput::Kind::kImage;
+  CheckImageCount(images, limits);
   for (size_t i = 0; i < out.size(); ++i) {
     if (out[i].kind == EmbeddingInput::Kind::kText) {
-      CheckText(out[i].text, Where(i), limits);
+      CheckText(out[i].text, limits, Where(i) + ": the text");
     } else {
       CheckImage(out[i].image, Where(i), limits);
     }
@@ -175,14 +171,7 @@ std::string DecodeImageReference(std::string_view value, bool allow_bare_base64,
 }
 
 EmbeddingsRequest ParseEmbeddingsRequest(std::string_view body, const InputLimits& limits) {
-  json j;
-  try {
-    j = json::parse(body);
-  } catch (const json::parse_error& e) {
-    // Only the position: nlohmann's message quotes the input, which holds the texts and
-    // images, and error messages are logged.
-    ThrowInvalidArgument("the request body is not valid JSON (error at byte " + std::to_string(e.byte) + ")");
-  }
+  const json j = ParseJsonBody(body, "the request body");
   if (!j.is_object()) ThrowInvalidArgument("the request body must be a JSON object");
 
   EmbeddingsRequest request;
@@ -203,7 +192,7 @@ EmbeddingsRequest ParseEmbeddingsRequest(std::string_view body, const InputLimit
     } else if (*format == "base64") {
       request.encoding_format = EncodingFormat::kBase64;
     } else {
-      ThrowInvalidArgument("\"encoding_format\" is " + Dump(*format) + "; expected \"float\" or \"base64\"");
+      ThrowInvalidArgument("\"encoding_format\" is " + DescribeClientValue(*format) + "; expected \"float\" or \"base64\"");
     }
   }
   if (const json* dims = OptionalField(j, "dimensions")) {

@@ -1,7 +1,5 @@
 #include "api/openai_routes.h"
 
-#include <httplib.h>
-
 #include <algorithm>
 #include <string_view>
 #include <vector>
@@ -27,11 +25,11 @@ std::vector<openai::ModelInfo> ReadyModels(const runtime::ModelRepository& repos
   return models;
 }
 
-void HandleGetModel(const std::string& id, httplib::Response& res, RouteContext& ctx, const Principal& caller) {
+void HandleGetModel(const std::string& id, HttpResponse& res, RouteContext& ctx, const Principal& caller) {
   caller.RequireModel(id);
   for (const auto& model : ReadyModels(ctx.repository, caller)) {
     if (model.id == id) {
-      res.set_content(openai::ModelJson(model), "application/json");
+      res.SetContent(openai::ModelJson(model), "application/json");
       return;
     }
   }
@@ -41,7 +39,7 @@ void HandleGetModel(const std::string& id, httplib::Response& res, RouteContext&
 // Images and texts go to the model in one call each (so that each batches as a whole)
 // and come back to their places in the request. Embeddings are L2-normalized, as
 // OpenAI's are: clients compare them with a dot product.
-void HandleEmbeddings(const httplib::Request& req, httplib::Response& res, RouteContext& ctx, RequestInfo& info) {
+void HandleEmbeddings(const HttpRequest& req, HttpResponse& res, RouteContext& ctx, RequestInfo& info) {
   openai::EmbeddingsRequest request = openai::ParseEmbeddingsRequest(req.body, ctx.limits);
   const auto served = FindModelFor(ctx, info, request.model);  // 403 not allowed, 404 unknown, 503 not ready
   if (request.dimensions && *request.dimensions != served->embed_dim()) {
@@ -75,24 +73,22 @@ void HandleEmbeddings(const httplib::Request& req, httplib::Response& res, Route
   };
   if (!images.empty()) place(served->EmbedImages(images), image_slots);
   if (!texts.empty()) place(served->EmbedTexts(texts), text_slots);
-  res.set_content(openai::EmbeddingsResponseJson(request.model, rows, request.encoding_format, prompt_tokens),
+  res.SetContent(openai::EmbeddingsResponseJson(request.model, rows, request.encoding_format, prompt_tokens),
                   "application/json");
 }
 
 }  // namespace
 
-void RegisterOpenAIRoutes(httplib::Server& server, RouteContext& ctx) {
-  server.Get("/v1/models", WrapRoute("/v1/models", [&ctx](const httplib::Request&, httplib::Response& res, RequestInfo& info) {
-    res.set_content(openai::ModelListJson(ReadyModels(ctx.repository, info.principal)), "application/json");
-  }, openai::ErrorBody, ctx));
-  server.Get(R"(/v1/models/([^/]+))", WrapRoute("/v1/models/{id}", [&ctx](const httplib::Request& req,
-                                                                          httplib::Response& res, RequestInfo& info) {
-    HandleGetModel(req.matches[1].str(), res, ctx, info.principal);
-  }, openai::ErrorBody, ctx));
-  server.Post("/v1/embeddings", WrapRoute("/v1/embeddings", [&ctx](const httplib::Request& req,
-                                                                   httplib::Response& res, RequestInfo& info) {
+void RegisterOpenAIRoutes(Router& router, RouteContext& ctx) {
+  router.Add("GET", "/v1/models", [&ctx](const HttpRequest&, HttpResponse& res, RequestInfo& info) {
+    res.SetContent(openai::ModelListJson(ReadyModels(ctx.repository, info.principal)), "application/json");
+  }, openai::ErrorBody, RouteAccess::kProtected, RouteExecution::kInline);
+  router.Add("GET", "/v1/models/{id}", [&ctx](const HttpRequest& req, HttpResponse& res, RequestInfo& info) {
+    HandleGetModel(req.PathParam(0), res, ctx, info.principal);
+  }, openai::ErrorBody, RouteAccess::kProtected, RouteExecution::kInline);
+  router.Add("POST", "/v1/embeddings", [&ctx](const HttpRequest& req, HttpResponse& res, RequestInfo& info) {
     HandleEmbeddings(req, res, ctx, info);
-  }, openai::ErrorBody, ctx));
+  }, openai::ErrorBody);
 }
 
 }  // namespace mms::api

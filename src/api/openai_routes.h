@@ -6,14 +6,10 @@
 // Errors answer in OpenAI's shape: {"error":{"message","type","param","code"}}.
 #pragma once
 
-#include "api/route_context.h"
-
-namespace httplib {
-class Server;
-}
+#include "api/request_handler.h"
 
 namespace mms::api {
 
-void RegisterOpenAIRoutes(httplib::Server& server, RouteContext& context);
+void RegisterOpenAIRoutes(Router& router, RouteContext& context);
 
 }  // namespace mms::api

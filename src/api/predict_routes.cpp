@@ -1,9 +1,9 @@
 #include "api/predict_routes.h"
 
-#include <httplib.h>
-
 #include <nlohmann/json.hpp>
 
+#include "api/json_body.h"
+#include "api/multipart.h"
 #include "api/predict_response.h"
 #include "api/request_handler.h"
 
@@ -12,12 +12,12 @@ namespace mms::api {
 namespace {
 
 // `texts` must be a JSON list of one or more strings.
-std::vector<std::string> ParseTexts(const std::string& field) {
+std::vector<std::string> ParseTexts(std::string_view field) {
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(field);
-  } catch (const nlohmann::json::exception&) {
-    ThrowInvalidArgument("field \"texts\" is not valid JSON; expected a list of strings such as [\"a cat\", \"a dog\"]");
+    j = ParseJsonBody(field, "field \"texts\"");
+  } catch (const Error& e) {
+    ThrowInvalidArgument(std::string(e.what()) + "; expected a list of strings such as [\"a cat\", \"a dog\"]");
   }
   if (!j.is_array()) ThrowInvalidArgument("field \"texts\" must be a JSON list of strings");
   if (j.empty()) ThrowInvalidArgument("field \"texts\" is an empty list; give at least one text");
@@ -29,37 +29,40 @@ std::vector<std::string> ParseTexts(const std::string& field) {
   return texts;
 }
 
-void HandlePredict(const httplib::Request& req, httplib::Response& res, RouteContext& ctx, RequestInfo& info) {
-  if (!req.is_multipart_form_data()) {
+void HandlePredict(const HttpRequest& req, HttpResponse& res, RouteContext& ctx, RequestInfo& info) {
+  const auto boundary = MultipartBoundary(req.HeaderOr("Content-Type"));
+  if (!boundary) {
     ThrowInvalidArgument("expected a multipart/form-data body with an \"image\" file and a \"texts\" field");
   }
-  if (!req.has_file("image")) ThrowInvalidArgument("missing form field \"image\" (the image file)");
-  if (!req.has_file("texts")) ThrowInvalidArgument("missing form field \"texts\" (a JSON list of strings)");
-  const auto image = req.get_file_value("image");
-  const std::vector<std::string> texts = ParseTexts(req.get_file_value("texts").content);
+  const std::vector<MultipartPart> parts = ParseMultipart(req.body, *boundary);
+  const MultipartPart* image = FindPart(parts, "image");
+  const MultipartPart* texts_part = FindPart(parts, "texts");
+  if (!image) ThrowInvalidArgument("missing form field \"image\" (the image file)");
+  if (!texts_part) ThrowInvalidArgument("missing form field \"texts\" (a JSON list of strings)");
+  const std::vector<std::string> texts = ParseTexts(texts_part->content);
   CheckTexts(texts, ctx.limits);
-  CheckImageSize(image.content.size(), ctx.limits);
-  if (image.content.empty()) throw Error(ErrorCode::kUnsupportedMedia, "the \"image\" file is empty");
+  CheckImageSize(image->content.size(), ctx.limits);
+  if (image->content.empty()) throw Error(ErrorCode::kUnsupportedMedia, "the \"image\" file is empty");
 
   const auto model = FindModelFor(ctx, info, ctx.repository.DefaultModel());  // held until the response is built
-  const auto scores = model->Classify(image.content, texts);
-  res.set_content(PredictResponseJson(scores), "application/json");
+  const auto scores = model->Classify(image->content, texts);
+  res.SetContent(PredictResponseJson(scores), "application/json");
 }
 
 }  // namespace
 
-void RegisterPredictRoutes(httplib::Server& server, RouteContext& ctx) {
-  server.Post("/predict", WrapRoute("/predict", [&ctx](const httplib::Request& req, httplib::Response& res,
-                                                       RequestInfo& info) { HandlePredict(req, res, ctx, info); },
-                                    SimpleErrorBody, ctx));
-  server.Get("/health", WrapRoute("/health", [&ctx](const httplib::Request&, httplib::Response& res, RequestInfo&) {
+void RegisterPredictRoutes(Router& router, RouteContext& ctx) {
+  router.Add("POST", "/predict", [&ctx](const HttpRequest& req, HttpResponse& res, RequestInfo& info) {
+    HandlePredict(req, res, ctx, info);
+  }, SimpleErrorBody);
+  router.Add("GET", "/health", [&ctx](const HttpRequest&, HttpResponse& res, RequestInfo&) {
     if (!ctx.repository.AllReady()) {
       res.status = 503;
-      res.set_content(R"({"status":"unhealthy","message":"a model is not ready; see the server log"})", "application/json");
+      res.SetContent(R"({"status":"unhealthy","message":"a model is not ready; see the server log"})", "application/json");
       return;
     }
-    res.set_content(R"({"status":"healthy"})", "application/json");
-  }, SimpleErrorBody, ctx, RouteAccess::kOpen));
+    res.SetContent(R"({"status":"healthy"})", "application/json");
+  }, SimpleErrorBody, RouteAccess::kOpen, RouteExecution::kInline);
 }
 
 }  // namespace mms::api

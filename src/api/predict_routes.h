@@ -1,14 +1,10 @@
 // The simple API: POST /predict (multipart: `image` file + `texts` JSON list) and GET /health.
 #pragma once
 
-#include "api/route_context.h"
-
-namespace httplib {
-class Server;
-}
+#include "api/request_handler.h"
 
 namespace mms::api {
 
-void RegisterPredictRoutes(httplib::Server& server, RouteContext& context);
+void RegisterPredictRoutes(Router& router, RouteContext& context);
 
 }  // namespace mms::api

@@ -62,6 +62,23 @@ api::ServerOptions ServerOptionsFrom(const Args& args) {
   o.limits.max_image_bytes = args.GetInt("max-image-bytes", o.limits.max_image_bytes);
   o.limits.max_text_chars = args.GetInt("max-text-chars", o.limits.max_text_chars);
   o.limits.max_texts = args.GetInt("max-texts", o.limits.max_texts);
+  const int max_images = args.GetInt("max-images", static_cast<int>(o.limits.max_images));
+  const int max_connections = args.GetInt("max-connections", static_cast<int>(o.max_connections));
+  if (max_connections < 1) ThrowInvalidArgument("--max-connections must be at least 1");
+  if (max_images < 1) ThrowInvalidArgument("--max-images must be at least 1");
+  o.limits.max_images = static_cast<size_t>(max_images);
+  o.max_connections = static_cast<size_t>(max_connections);
+  o.tls_ciphers = args.Get("tls-ciphers", o.tls_ciphers);
+  auto seconds_flag = [&args](const char* name, std::chrono::milliseconds fallback) {
+    const double secs = args.GetDouble(name, fallback.count() / 1000.0);
+    if (!(secs > 0) || secs > 86400) ThrowInvalidArgument(std::string("--") + name + " must be between 0 and 86400 seconds");
+    return std::chrono::milliseconds(static_cast<int64_t>(secs * 1000));
+  };
+  o.header_timeout = seconds_flag("header-timeout-secs", o.header_timeout);
+  o.body_timeout = seconds_flag("body-timeout-secs", o.body_timeout);
+  o.keep_alive_timeout = seconds_flag("keep-alive-timeout-secs", o.keep_alive_timeout);
+  o.write_timeout = seconds_flag("write-timeout-secs", o.write_timeout);
+
   o.limits.max_body_bytes = args.GetInt("max-body-bytes", o.limits.max_body_bytes);
   o.tls_cert = args.Get("tls-cert");
   o.tls_key = args.Get("tls-key");
@@ -90,7 +107,8 @@ int ServeCommand(int argc, char** argv) {
                    "redis-timeout-ms", "api-keys-file", "jwt-secret-file", "jwt-issuer",
                    "jwt-audience", "rate-limit", "rate-burst", "circuit-breaker-failures",
                    "circuit-breaker-cooldown-secs", "health-check-secs", "health-check-failures", "memory-budget-mb",
-                   "tls-cert", "tls-key", "precision"};
+                   "tls-cert", "tls-key", "precision", "max-images", "max-connections", "tls-ciphers",
+                   "header-timeout-secs", "body-timeout-secs", "keep-alive-timeout-secs", "write-timeout-secs"};
   // Test builds (mmserve-testing) add their fault-injection flags; production adds none.
   for (const auto& flag : runtime::FaultInjectionFlags()) value_flags.insert(flag);
   Args args(argc, argv, 2, value_flags, {"protect-health"});

@@ -206,6 +206,14 @@ TEST(KServeRequest, MalformedJsonSaysWhereAndHintsAtTheBinaryHeader) {
   ExpectBadRequest(R"({"id":5,"inputs":[]})", "\"id\" must be a string");
 }
 
+// nlohmann refuses a number beyond a double's range with out_of_range, not parse_error: it
+// escaped as a 500 quoting the number (fuzz/corpus/kserve_*/crash-number-beyond-double).
+TEST(KServeRequest, NumberBeyondDoubleRangeIsABadRequest) {
+  ExpectBadRequest(R"({"inputs":1e400})", "number too large");
+  ExpectError([&] { ParseInferRequest("{\"inputs\":[-1e400]}", "19", kLimits); }, ErrorCode::kInvalidArgument,
+              "number too large");
+}
+
 TEST(KServeRequest, EachInputDefectIsNamed) {
   auto input = [](const std::string& fields) { return R"({"inputs":[)" + fields + "]}"; };
   ExpectBadRequest(input("7"), "inputs[0] must be an object");

@@ -149,6 +149,14 @@ TEST(OpenAICodec, MalformedBodies) {
   ExpectError(Body(nullptr), ErrorCode::kInvalidArgument, "\"input\"");
 }
 
+// nlohmann refuses a number beyond a double's range with out_of_range, not parse_error: it
+// escaped as a 500 (fuzz/corpus/openai_embeddings/crash-number-beyond-double).
+TEST(OpenAICodec, NumberBeyondDoubleRangeIsABadRequest) {
+  ExpectError(std::string(R"({"model":"clip","input":[-1e400]})"), ErrorCode::kInvalidArgument, "number too large");
+  ExpectError(std::string(R"({"model":"clip","input":"x","dimensions":1e400})"), ErrorCode::kInvalidArgument,
+              "number too large");
+}
+
 // Error messages are logged; a syntax error must not quote the texts (or image data) around it.
 TEST(OpenAICodec, MalformedJsonMessageDoesNotQuoteTheInput) {
   const std::string body = "{\"model\":\"clip\",\"input\":\"my private caption\x01\"}";
