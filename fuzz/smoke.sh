@@ -27,7 +27,7 @@ while read -r name; do
   if [ -f "$dict" ]; then dict_arg=(-dict="$dict"); fi
   if "$BUILD_DIR/fuzz/${name}_fuzzer" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 \
        -artifact_prefix="$artifacts/${name}-" "${dict_arg[@]}" "$scratch/$name" "fuzz/corpus/$name" >"$log" 2>&1; then
-    echo "fuzz smoke: $name $(grep -Eo '^#[0-9]+ +DONE .*exec/s: [0-9]+' "$log" | tail -1 | awk '{print $1, $NF " exec/s"}')"
+    echo "fuzz smoke: $name $(grep -Eo '^#[0-9]+[[:space:]]+DONE .*exec/s: [0-9]+' "$log" | tail -1 | awk '{print $1, $NF " exec/s"}')"
   else
     echo "fuzz smoke: $name FAILED; the log is $log:"
     tail -40 "$log"
