@@ -122,6 +122,14 @@ bool RequestDispatcher::BeginRequest(Exchange& ex, std::optional<uint64_t> decla
   ex.started = true;
   ex.request.path_params = std::move(match.params);
 
+  // The caller first: someone without credentials learns nothing about the route's limits.
+  int retry_after_seconds = 0;
+  try {
+    ex.info.principal = ctx_.access.Admit(ex.request, ex.route->access, &retry_after_seconds);
+  } catch (const Error& e) {
+    Fail(ex, e, retry_after_seconds);
+    return false;
+  }
   // Compressed request bodies are refused rather than inflated: a 300 KB gzip body can
   // inflate to gigabytes, and no client of these APIs needs to compress its requests.
   if (const auto encoding = ex.request.Header("Content-Encoding");
@@ -134,13 +142,6 @@ bool RequestDispatcher::BeginRequest(Exchange& ex, std::optional<uint64_t> decla
     Fail(ex, Error(ErrorCode::kTooLarge, "request body of " + std::to_string(*declared_body_bytes) +
                                              " bytes exceeds the limit of " + std::to_string(BodyLimit(ex)) +
                                              " bytes"));
-    return false;
-  }
-  int retry_after_seconds = 0;
-  try {
-    ex.info.principal = ctx_.access.Admit(ex.request, ex.route->access, &retry_after_seconds);
-  } catch (const Error& e) {
-    Fail(ex, e, retry_after_seconds);
     return false;
   }
   return true;
