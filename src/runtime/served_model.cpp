@@ -436,14 +436,15 @@ ServedModel::ItemsOutcome ServedModel::EmbedItems(const std::vector<std::string_
     out.cache_ns = NanosSince(lookup_start);
   }
 
-  // Preprocess what the cache lacked on this thread, then queue both halves before
-  // waiting on either, so the image and text batches of one request can run back to back.
+  // Images are decoded and preprocessed on this thread in chunks of one batch, each queued
+  // as soon as it is ready, so the first batch runs while the next images are decoded;
+  // the texts (tokenized above) are queued once the first chunk decoded, so that a request
+  // whose first image is bad costs no inference. At most two chunks of pixels are held
+  // at a time (the third waits for the first to finish), so a request's memory does not
+  // grow with its number of images.
   std::vector<size_t> image_misses, text_misses;
-  std::vector<std::vector<float>> pixels;
   for (size_t i = 0; i < n_images; ++i) {
-    if (cached[i]) continue;
-    image_misses.push_back(i);
-    pixels.push_back(pipeline_->PreprocessImage(encoded_images[i]));
+    if (!cached[i]) image_misses.push_back(i);
   }
   std::vector<std::vector<int32_t>> missing_ids;
   for (size_t t = 0; t < n_texts; ++t) {
@@ -451,19 +452,41 @@ ServedModel::ItemsOutcome ServedModel::EmbedItems(const std::vector<std::string_
     text_misses.push_back(t);
     missing_ids.push_back(std::move(ids[t]));
   }
-  out.input_ns = NanosSince(start);
   out.computed = !image_misses.empty() || !text_misses.empty();
 
   std::vector<std::future<Embedding>> image_futures, text_futures;
-  if (!pixels.empty()) image_futures = image_batcher_->SubmitMany(std::move(pixels), timeout);
-  if (!missing_ids.empty()) {
-    try {
-      text_futures = text_batcher_->SubmitMany(std::move(missing_ids), timeout);
-    } catch (...) {
-      for (auto& f : image_futures) f.wait();
-      throw;
+  auto wait_all = [&] {
+    for (auto& f : image_futures) f.wait();
+    for (auto& f : text_futures) f.wait();
+  };
+  // compute_input: tokenizing, the cache lookup and preprocessing, without the waits between chunks.
+  const uint64_t lookup_ns = NanosSince(start);
+  uint64_t preprocess_ns = 0;
+  try {
+    auto submit_texts = [&] {
+      if (!missing_ids.empty() && text_futures.empty()) text_futures = text_batcher_->SubmitMany(std::move(missing_ids), timeout);
+    };
+    if (image_misses.empty()) submit_texts();
+    const size_t chunk = static_cast<size_t>(std::max<int64_t>(1, config_.max_batch_size));
+    for (size_t first = 0; first < image_misses.size(); first += chunk) {
+      if (first >= 2 * chunk) {
+        for (size_t j = first - 2 * chunk; j < first - chunk; ++j) image_futures[j].wait();
+      }
+      const auto preprocess_start = Clock::now();
+      std::vector<std::vector<float>> pixels;
+      for (size_t j = first; j < std::min(first + chunk, image_misses.size()); ++j) {
+        pixels.push_back(pipeline_->PreprocessImage(encoded_images[image_misses[j]]));
+      }
+      preprocess_ns += NanosSince(preprocess_start);
+      submit_texts();
+      auto submitted = image_batcher_->SubmitMany(std::move(pixels), timeout);
+      for (auto& f : submitted) image_futures.push_back(std::move(f));
     }
+  } catch (...) {
+    wait_all();  // what was queued runs to its end before the request answers
+    throw;
   }
+  out.input_ns = lookup_ns + preprocess_ns;
   std::vector<Embedding> image_computed, text_computed;
   std::exception_ptr error;
   try {
