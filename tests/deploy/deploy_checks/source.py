@@ -171,31 +171,40 @@ class Source:
         return int(m.group(1))
 
     def _routes(self):
-        """(method, regex) of every route registered in src/api, as httplib matches them."""
+        """(method, regex) of every route registered in src/api: `router.Add("GET", pattern, ...)`
+        or a file's own `add("GET", pattern, ...)` helper, whose patterns are string literals,
+        string constants, or a loop variable over a constant array, joined by `+`; {name}
+        placeholders match one path segment."""
         routes = []
         for cpp in sorted((ROOT / "src/api").glob("*.cpp")):
             text = read(cpp)
-            consts = {}
+            consts = {}  # identifier -> the strings it may hold
             for c in re.finditer(r'const\s+std::string\s+(\w+)\s*=\s*(R"\((.*?)\)"|"((?:[^"\\]|\\.)*)")\s*;', text):
-                consts[c.group(1)] = c.group(3) if c.group(3) is not None else c.group(4)
-            for r in re.finditer(r"\bserver\.(Get|Post|Put|Delete|Patch)\(", text):
-                start = r.end() - 1
-                first = split_top_level(text[start + 1:cpp_balanced(text, start) - 1])[0]
-                # The pattern: string literals and string constants joined by `+`.
-                pattern = ""
+                consts[c.group(1)] = [c.group(3) if c.group(3) is not None else c.group(4)]
+            for c in re.finditer(r'const\s+char\s*\*\s*const\s+(\w+)\[\]\s*=\s*\{(.*?)\};', text, re.S):
+                consts[c.group(1)] = re.findall(r'"((?:[^"\\]|\\.)*)"', c.group(2))
+            for c in re.finditer(r'for\s*\(\s*const\s+(?:std::string|auto|char\s*\*)\s*&?\s*(\w+)\s*:\s*(\w+)\s*\)', text):
+                if c.group(2) in consts:
+                    consts[c.group(1)] = consts[c.group(2)]
+            for r in re.finditer(r'\b(?:router\.Add|add)\(\s*"(GET|POST|PUT|DELETE|PATCH)"\s*,', text):
+                start = text.index("(", r.start())
+                args = split_top_level(text[start + 1:cpp_balanced(text, start) - 1])
+                if len(args) < 2:
+                    continue
+                patterns = [""]
                 for raw, lit, ident, other in re.findall(
-                        r'R"\((.*?)\)"|"((?:[^"\\]|\\.)*)"|(\w+)|(\S)', first, re.S):
+                        r'R"\((.*?)\)"|"((?:[^"\\]|\\.)*)"|(\w+)|(\S)', args[1], re.S):
                     if raw or lit:
-                        pattern += raw or lit
+                        patterns = [p + (raw or lit) for p in patterns]
                     elif ident in consts:
-                        pattern += consts[ident]
+                        patterns = [p + v for p in patterns for v in consts[ident]]
                     elif other != "+":
-                        pattern = None
+                        patterns = []
                         break
-                if pattern:
-                    routes.append((r.group(1).upper(), pattern))
+                for pattern in patterns:
+                    routes.append((r.group(1), re.sub(r"\{\w+\}", "([^/]+)", pattern)))
         if not routes:
-            problem(ROOT / "src/api", "found no routes (server.Get/Post(...)); "
+            problem(ROOT / "src/api", "found no routes (router.Add(\"GET\", ...)); "
                                       "update tests/deploy/deploy_checks/source.py")
         return routes
 
