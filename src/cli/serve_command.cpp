@@ -37,6 +37,9 @@ runtime::RepositoryOptions RepositoryOptionsFrom(const Args& args, const api::In
   o.defaults.clip.decode_limits.max_pixels =
       static_cast<uint64_t>(args.GetDouble("max-image-pixels", static_cast<double>(o.defaults.clip.decode_limits.max_pixels)));
   if (o.defaults.clip.decode_limits.max_pixels < 1) ThrowInvalidArgument("--max-image-pixels must be at least 1");
+  const double request_pixels = args.GetDouble("max-request-pixels", static_cast<double>(o.defaults.clip.max_request_pixels));
+  if (!(request_pixels >= 1) || request_pixels > 1e12) ThrowInvalidArgument("--max-request-pixels must be between 1 and 1e12");
+  o.defaults.clip.max_request_pixels = static_cast<uint64_t>(request_pixels);
   o.defaults.max_batch_size = args.GetInt("max-batch-size", o.defaults.max_batch_size);
   o.defaults.max_queue_delay = std::chrono::microseconds(args.GetInt("max-queue-delay-us", 2000));
   const std::string batching = args.Get("dynamic-batching", "on");
@@ -107,7 +110,7 @@ int ServeCommand(int argc, char** argv) {
                    "redis-timeout-ms", "api-keys-file", "jwt-secret-file", "jwt-issuer",
                    "jwt-audience", "rate-limit", "rate-burst", "circuit-breaker-failures",
                    "circuit-breaker-cooldown-secs", "health-check-secs", "health-check-failures", "memory-budget-mb",
-                   "tls-cert", "tls-key", "precision", "max-images", "max-connections", "tls-ciphers",
+                   "tls-cert", "tls-key", "precision", "max-images", "max-request-pixels", "max-connections", "tls-ciphers",
                    "header-timeout-secs", "body-timeout-secs", "keep-alive-timeout-secs", "write-timeout-secs"};
   // Test builds (mmserve-testing) add their fault-injection flags; production adds none.
   for (const auto& flag : runtime::FaultInjectionFlags()) value_flags.insert(flag);

@@ -462,6 +462,7 @@ ServedModel::ItemsOutcome ServedModel::EmbedItems(const std::vector<std::string_
   // compute_input: tokenizing, the cache lookup and preprocessing, without the waits between chunks.
   const uint64_t lookup_ns = NanosSince(start);
   uint64_t preprocess_ns = 0;
+  uint64_t request_pixels_left = pipeline_->options().max_request_pixels;
   try {
     auto submit_texts = [&] {
       if (!missing_ids.empty() && text_futures.empty()) text_futures = text_batcher_->SubmitMany(std::move(missing_ids), timeout);
@@ -475,7 +476,7 @@ ServedModel::ItemsOutcome ServedModel::EmbedItems(const std::vector<std::string_
       const auto preprocess_start = Clock::now();
       std::vector<std::vector<float>> pixels;
       for (size_t j = first; j < std::min(first + chunk, image_misses.size()); ++j) {
-        pixels.push_back(pipeline_->PreprocessImage(encoded_images[image_misses[j]]));
+        pixels.push_back(pipeline_->PreprocessImage(encoded_images[image_misses[j]], &request_pixels_left));
       }
       preprocess_ns += NanosSince(preprocess_start);
       submit_texts();

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "base/base64.h"
+#include "base/file_util.h"
 #include "process.h"
 #include "temp_repository.h"
 #include "test_support.h"
@@ -411,6 +412,33 @@ TEST(AdminScopeTest, OnlyAdminKeysControlTheRepository) {
   EXPECT_EQ(client.Post("/v2/repository/index", admin, "", "application/json")->status, 200);
   EXPECT_EQ(client.Post("/v2/repository/models/clip/unload", admin, "", "application/json")->status, 200);
   fs::remove(keys);
+}
+
+}  // namespace
+}  // namespace mms::testing
+
+namespace mms::testing {
+namespace {
+
+// Many large images in one request cost decoding time in proportion to their pixels:
+// the request's images together are held to --max-request-pixels.
+TEST(RequestPixelsTest, ImagesOfOneRequestShareAPixelBudget) {
+  // chelsea_q90.jpg is 451 x 300 = 135,300 pixels: two fit in 300,000, three do not.
+  ServerProcess server({"--threads", "1", "--max-request-pixels", "300000", "--cache-bytes", "0"});
+  const std::string image = Base64Encode(ReadFileBytes(SourcePath("tests/data/clip-reference/images/chelsea_q90.jpg")));
+  auto request = [&](int n) {
+    json inputs = json::array();
+    for (int i = 0; i < n; ++i) inputs.push_back({{"type", "image"}, {"image", image}});
+    return PostJson(server.port(), "/v1/embeddings", json{{"model", "clip"}, {"input", inputs}}.dump());
+  };
+  auto res = request(2);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200) << res->body;
+  res = request(3);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 413) << res->body;
+  EXPECT_NE(res->body.find("together have more than 300000 pixels"), std::string::npos) << res->body;
+  ExpectLive(server.port());
 }
 
 }  // namespace

@@ -18,7 +18,10 @@ namespace mms::models {
 
 struct ClipOptions {
   media::ImagePipeline image_pipeline = media::ImagePipeline::kHuggingFace;
-  media::DecodeLimits decode_limits;
+  media::DecodeLimits decode_limits;  // per image
+  // Pixels of all the images of one request together (each decoded image's width x
+  // height): decoding costs CPU time in proportion, whatever each image's own limit.
+  uint64_t max_request_pixels = 200'000'000;
   int threads = 0;  // cores one forward pass uses; 0 = OpenMP's default (all)
   Precision precision = Precision::kFp32;  // of the encoders' matrix products
 };
@@ -49,6 +52,10 @@ class ClipPipeline {
   std::vector<int32_t> Tokenize(std::string_view text) const;
   // Decodes and preprocesses one encoded image into normalized CHW floats.
   std::vector<float> PreprocessImage(std::string_view encoded) const;
+  // The same, counting the image's pixels against what its request has left
+  // (`*request_pixels_left`, which starts at options.max_request_pixels): over it,
+  // Error(kTooLarge) before the image is decoded.
+  std::vector<float> PreprocessImage(std::string_view encoded, uint64_t* request_pixels_left) const;
 
   // Encoders over a batch. Thread-safe: concurrent callers are served one batch at a time
   // (a model instance uses every core it is given for one batch).
