@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "base/error.h"
+#include "base/json_brief.h"
 
 namespace mms::api {
 
@@ -89,17 +90,9 @@ std::string QuoteClientText(std::string_view text) {
 }
 
 std::string DescribeClientValue(const nlohmann::json& value) {
-  switch (value.type()) {
-    case nlohmann::json::value_t::string: return QuoteClientText(value.get_ref<const std::string&>());
-    case nlohmann::json::value_t::number_integer:
-    case nlohmann::json::value_t::number_unsigned:
-    case nlohmann::json::value_t::number_float:
-    case nlohmann::json::value_t::boolean:
-    case nlohmann::json::value_t::null: return value.dump();
-    case nlohmann::json::value_t::array: return "a list";
-    case nlohmann::json::value_t::object: return "an object";
-    default: return "a value of another kind";
-  }
+  // Strings escaped byte by byte (they go into log lines); the rest as model files' values are.
+  if (value.is_string()) return QuoteClientText(value.get_ref<const std::string&>());
+  return BriefJson(value);
 }
 
 }  // namespace mms::api

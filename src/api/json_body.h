@@ -24,8 +24,8 @@ inline constexpr size_t kMaxJsonValues = 100000;
 nlohmann::json ParseJsonBody(std::string_view text, const std::string& what);
 
 // A client's value for an error message: strings quoted, cut to a few dozen characters,
-// with control and non-ASCII bytes escaped; numbers and booleans as they are; lists and
-// objects by kind only.
+// with control and non-ASCII bytes escaped; other values as BriefJson (base/json_brief.h)
+// gives them: numbers and booleans as they are, lists and objects by kind and size.
 std::string DescribeClientValue(const nlohmann::json& value);
 std::string QuoteClientText(std::string_view text);
 

@@ -120,7 +120,7 @@ TEST(JsonBody, DepthAndSizeAreBoundedBeforeParsing) {
   EXPECT_THROW(ParseJsonBody("[\"\xff\"]", "x"), Error);
   EXPECT_EQ(QuoteClientText(std::string(100, 'a')).size(), 2u + 40 + 3);
   EXPECT_EQ(QuoteClientText("a\nb\"\x80"), "\"a\\x0ab\\x22\\x80\"");
-  EXPECT_EQ(DescribeClientValue(nlohmann::json::array({1, 2})), "a list");
+  EXPECT_EQ(DescribeClientValue(nlohmann::json::array({1, 2})), "an array of 2");
 }
 
 TEST(InputLimits, StrictUtf8WithOffsets) {
