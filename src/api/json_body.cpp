@@ -54,14 +54,15 @@ void CheckStructure(std::string_view text, const std::string& what) {
 
 }  // namespace
 
-nlohmann::json ParseJsonBody(std::string_view text, const std::string& what) {
+nlohmann::json ParseJsonBody(std::string_view text, const std::string& what, std::string_view syntax_hint) {
   CheckStructure(text, what);
   try {
     return nlohmann::json::parse(text.begin(), text.end());
   } catch (const nlohmann::json::parse_error& e) {
     // Only the position: nlohmann's message quotes the input, which holds texts and images.
     // Its lexer also refuses ill-formed UTF-8 inside strings, which lands here.
-    ThrowInvalidArgument(what + " is not valid JSON (error at byte " + std::to_string(e.byte) + ")");
+    ThrowInvalidArgument(what + " is not valid JSON (error at byte " + std::to_string(e.byte) + ")" +
+                         std::string(syntax_hint));
   } catch (const nlohmann::json::out_of_range&) {
     // The parser's other refusal: a number beyond a double's range, such as 1e400 (found by fuzz/).
     ThrowInvalidArgument(what + " holds a number too large to represent");

@@ -21,7 +21,8 @@ inline constexpr size_t kMaxJsonValues = 100000;
 // Parses `text`, refusing (Error kInvalidArgument naming `what` and the byte offset)
 // malformed JSON, invalid UTF-8 in strings, nesting deeper than kMaxJsonDepth and more
 // than kMaxJsonValues values. The checks run before the parse, over the raw bytes.
-nlohmann::json ParseJsonBody(std::string_view text, const std::string& what);
+// `syntax_hint` is appended to the message of a syntax error only.
+nlohmann::json ParseJsonBody(std::string_view text, const std::string& what, std::string_view syntax_hint = {});
 
 // A client's value for an error message: strings quoted, cut to a few dozen characters,
 // with control and non-ASCII bytes escaped; other values as BriefJson (base/json_brief.h)

@@ -42,15 +42,10 @@ size_t ParseHeaderLength(std::string_view value, size_t body_size) {
 }
 
 json ParseJsonHeader(std::string_view text, bool has_header_length) {
-  try {
-    return ParseJsonBody(text, "the request");
-  } catch (const Error& e) {
-    std::string message = e.what();
-    if (!has_header_length && message.find("not valid JSON") != std::string::npos) {
-      message += "; a body with binary tensor data needs the " + std::string(kHeaderLengthHeader) + " header";
-    }
-    ThrowInvalidArgument(message);
-  }
+  const std::string hint = has_header_length ? std::string()
+                                             : "; a body with binary tensor data needs the " +
+                                                   std::string(kHeaderLengthHeader) + " header";
+  return ParseJsonBody(text, "the request", hint);
 }
 
 // A shape already checked by ElementCount, for messages: short ones in full.
