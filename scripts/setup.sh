@@ -12,8 +12,8 @@ PACKAGES=(
   libboost-dev libcpp-httplib-dev nlohmann-json3-dev libssl-dev
   # image decoders
   libturbojpeg0-dev libspng-dev libpng-dev libwebp-dev libgif-dev
-  # Unicode for the tokenizer
-  libutf8proc-dev
+  # Unicode for the tokenizers; PCRE2 runs tokenizer.json's pre-tokenizer regexes
+  libutf8proc-dev libpcre2-dev
   # metrics: the client library, and the Prometheus server the metrics test scrapes with
   prometheus-cpp-dev prometheus
   # the Redis cache level: the client library, and the server the cache tests run
@@ -26,6 +26,8 @@ PACKAGES=(
   clang libclang-rt-14-dev
   # the deployment files' test (tests/deploy/validate_manifests.py)
   python3-yaml yamllint
+  # the chat-template test renders the same templates with Jinja itself (tests/template)
+  python3-jinja2
 )
 # Peers for the benchmarks only (bench/): PyTorch and numpy from Debian, with OpenBLAS
 # so that PyTorch's fp32 matrix products do not fall back to the reference BLAS; onnx to
