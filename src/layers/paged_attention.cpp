@@ -1,0 +1,177 @@
+#include "layers/paged_attention.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+namespace mms::layers {
+
+namespace {
+
+// The chunk holding row t (chunks are in row order).
+size_t ChunkOfRow(std::span<const AttentionChunk> chunks, int64_t t) {
+  size_t lo = 0, hi = chunks.size();
+  while (hi - lo > 1) {
+    const size_t mid = (lo + hi) / 2;
+    if (chunks[mid].row_begin <= t) lo = mid; else hi = mid;
+  }
+  return lo;
+}
+
+// Per work item: n_rep query heads' accumulators, running max and sum, and the scores of
+// one block.
+size_t ItemScratch(const PagedAttentionShape& s, int block_tokens) {
+  const size_t n_rep = static_cast<size_t>(s.heads / s.kv_heads);
+  return n_rep * (static_cast<size_t>(s.head_dim) + static_cast<size_t>(block_tokens) + 2);
+}
+
+}  // namespace
+
+size_t PagedAttentionScratchFloats(const PagedAttentionShape& shape, int block_tokens, int threads) {
+  return ItemScratch(shape, block_tokens) * static_cast<size_t>(std::max(threads, 1));
+}
+
+void WriteKvRows(std::span<const AttentionChunk> chunks, const float* k, const float* v, int64_t stride,
+                 PagedKvCache& cache, int layer) {
+  const int bt = cache.shape().block_tokens;
+  const int64_t width = cache.shape().row_floats();
+  for (const auto& c : chunks) {
+    for (int64_t i = 0; i < c.rows; ++i) {
+      const int64_t pos = c.first_position + i;
+      const int32_t block = c.block_table[pos / bt];
+      const int64_t slot = (pos % bt) * width;
+      const int64_t t = c.row_begin + i;
+      std::memcpy(cache.keys(block, layer) + slot, k + t * stride, width * sizeof(float));
+      std::memcpy(cache.values(block, layer) + slot, v + t * stride, width * sizeof(float));
+    }
+  }
+}
+
+void PagedAttention(const float* q, int64_t q_stride, std::span<const AttentionChunk> chunks,
+                    const PagedAttentionShape& s, const PagedKvCache& cache, int layer, float* out, float* scratch,
+                    int threads) {
+  if (chunks.empty()) return;
+  const int bt = cache.shape().block_tokens;
+  const int hd = s.head_dim;
+  const int n_rep = s.heads / s.kv_heads;
+  const int64_t kv_width = cache.shape().row_floats();
+  const int64_t total_rows = chunks.back().row_begin + chunks.back().rows;
+  const int64_t items = total_rows * s.kv_heads;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const size_t per_item = ItemScratch(s, bt);
+  threads = std::max(threads, 1);
+
+  // One item is one query row and one kv head with the n_rep query heads that share it,
+  // so a key/value row is read once for all of them. Items differ in length (a decode
+  // row of a long sequence against a prefill row near its start): dynamic schedule.
+#pragma omp parallel num_threads(threads) if (items > 1)
+  {
+    float* mine = scratch + per_item * static_cast<size_t>(omp_get_thread_num());
+    float* acc = mine;                                    // [n_rep][hd]
+    float* run_max = acc + static_cast<size_t>(n_rep) * hd;  // [n_rep]
+    float* run_sum = run_max + n_rep;                     // [n_rep]
+    float* scores = run_sum + n_rep;                      // [n_rep][bt]
+#pragma omp for schedule(dynamic, 4)
+    for (int64_t item = 0; item < items; ++item) {
+      const int64_t t = item / s.kv_heads;
+      const int g = static_cast<int>(item % s.kv_heads);
+      const AttentionChunk& c = chunks[ChunkOfRow(chunks, t)];
+      const int64_t last = c.first_position + (t - c.row_begin);  // attends to [0, last]
+      const float* q_rows = q + t * q_stride + static_cast<int64_t>(g) * n_rep * hd;
+      std::fill(acc, acc + static_cast<size_t>(n_rep) * hd, 0.0f);
+      std::fill(run_max, run_max + n_rep, -INFINITY);
+      std::fill(run_sum, run_sum + n_rep, 0.0f);
+
+      const int64_t blocks = last / bt + 1;
+      for (int64_t b = 0; b < blocks; ++b) {
+        const int32_t block = c.block_table[b];
+        const int n = static_cast<int>(std::min<int64_t>(bt, last + 1 - b * bt));
+        const float* keys = cache.keys(block, layer) + static_cast<int64_t>(g) * hd;
+        const float* values = cache.values(block, layer) + static_cast<int64_t>(g) * hd;
+        for (int r = 0; r < n_rep; ++r) {
+          const float* qr = q_rows + static_cast<int64_t>(r) * hd;
+          float* sc = scores + static_cast<size_t>(r) * bt;
+          float block_max = -INFINITY;
+          for (int j = 0; j < n; ++j) {
+            const float* kj = keys + j * kv_width;
+            float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+            for (int d = 0; d < hd; ++d) dot += qr[d] * kj[d];
+            sc[j] = dot * scale;
+            block_max = std::max(block_max, sc[j]);
+          }
+          // Running softmax: rescale what was accumulated under the old maximum.
+          const float new_max = std::max(run_max[r], block_max);
+          const float correction = std::exp(run_max[r] - new_max);  // exp(-inf) = 0 on the first block
+          float* ar = acc + static_cast<size_t>(r) * hd;
+          if (correction != 1.0f) {
+#pragma omp simd
+            for (int d = 0; d < hd; ++d) ar[d] *= correction;
+          }
+          float sum = run_sum[r] * correction;
+          for (int j = 0; j < n; ++j) {
+            const float p = std::exp(sc[j] - new_max);
+            sum += p;
+            const float* vj = values + j * kv_width;
+#pragma omp simd
+            for (int d = 0; d < hd; ++d) ar[d] += p * vj[d];
+          }
+          run_max[r] = new_max;
+          run_sum[r] = sum;
+        }
+      }
+      for (int r = 0; r < n_rep; ++r) {
+        float* o = out + t * static_cast<int64_t>(s.heads) * hd + (static_cast<int64_t>(g) * n_rep + r) * hd;
+        const float inv = 1.0f / run_sum[r];
+        const float* ar = acc + static_cast<size_t>(r) * hd;
+#pragma omp simd
+        for (int d = 0; d < hd; ++d) o[d] = ar[d] * inv;
+      }
+    }
+  }
+}
+
+namespace reference {
+
+void PagedAttention(const float* q, int64_t q_stride, std::span<const AttentionChunk> chunks,
+                    const PagedAttentionShape& s, const PagedKvCache& cache, int layer, float* out) {
+  const int bt = cache.shape().block_tokens;
+  const int hd = s.head_dim;
+  const int n_rep = s.heads / s.kv_heads;
+  const int64_t kv_width = cache.shape().row_floats();
+  const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+  for (const auto& c : chunks) {
+    for (int64_t i = 0; i < c.rows; ++i) {
+      const int64_t t = c.row_begin + i;
+      const int64_t len = c.first_position + i + 1;
+      for (int h = 0; h < s.heads; ++h) {
+        const int g = h / n_rep;
+        std::vector<double> p(len);
+        double max_score = -INFINITY;
+        for (int64_t pos = 0; pos < len; ++pos) {
+          const float* k = cache.keys(c.block_table[pos / bt], layer) + (pos % bt) * kv_width + g * hd;
+          double dot = 0;
+          for (int d = 0; d < hd; ++d) dot += static_cast<double>(q[t * q_stride + h * hd + d]) * k[d];
+          p[pos] = dot * scale;
+          max_score = std::max(max_score, p[pos]);
+        }
+        double denom = 0;
+        for (auto& x : p) denom += (x = std::exp(x - max_score));
+        for (int d = 0; d < hd; ++d) {
+          double acc = 0;
+          for (int64_t pos = 0; pos < len; ++pos) {
+            acc += p[pos] * cache.values(c.block_table[pos / bt], layer)[(pos % bt) * kv_width + g * hd + d];
+          }
+          out[t * s.heads * hd + h * hd + d] = static_cast<float>(acc / denom);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace reference
+
+}  // namespace mms::layers
