@@ -28,7 +28,7 @@ class TokenConstraint {
 };
 
 struct SamplingParams {
-  float temperature = 1.0f;  // 0 = greedy (argmax; ties go to the lowest id)
+  float temperature = 1.0f;  // 0 (or below 1e-5) = greedy (argmax; ties go to the lowest id)
   int top_k = 0;             // 0 = off
   float top_p = 1.0f;        // 1 = off
   float min_p = 0.0f;        // 0 = off
@@ -48,8 +48,12 @@ struct TokenLogprob {
 
 struct SampledToken {
   int32_t token = 0;
-  float logprob = 0.0f;               // log-softmax of the raw logits (after logit_bias), as OpenAI reports
-  std::vector<TokenLogprob> top;      // top_logprobs alternatives, most likely first
+  // Filled only when SamplingParams::logprobs or top_logprobs asks (else 0 / empty):
+  // log-softmax of the logits after logit_bias, penalties and masking (invalid ids, the
+  // constraint), before temperature and top_k/top_p/min_p — vLLM's default, and what
+  // OpenAI reports at temperature 1.
+  float logprob = 0.0f;
+  std::vector<TokenLogprob> top;      // top_logprobs alternatives, most likely first (ties: lower id)
 };
 
 class Sampler {
@@ -59,7 +63,16 @@ class Sampler {
   Sampler(const SamplingParams& params, std::span<const int32_t> prompt, int valid_vocab,
           std::unique_ptr<TokenConstraint> constraint = nullptr);
 
+  // Throws Error(kInvalidArgument) naming the field when a parameter is out of range
+  // (temperature < 0, top_p outside (0, 1], min_p outside [0, 1], repetition_penalty <= 0,
+  // top_logprobs outside [0, 20], anything non-finite). top_k <= 0 means off.
+
   // Picks the next token from one row of logits (modified in place) and records it.
+  // Order: logit_bias; repetition penalty (prompt + output), presence/frequency (output);
+  // ids >= valid_vocab and the constraint's mask -> -inf; greedy argmax when temperature
+  // is 0, else temperature, top_k, top_p, min_p and one draw from this sequence's own
+  // generator (sampling.cpp documents the draw exactly, so a seed's tokens reproduce).
+  // Throws Error(kInvalidArgument) when no token is possible (the constraint allows none).
   SampledToken Sample(std::span<float> logits);
   // Whether the constraint (if any) accepts the end of the output here.
   bool ConstraintComplete() const;
@@ -71,6 +84,9 @@ class Sampler {
   std::vector<int32_t> prompt_tokens_;       // sorted, unique: the repetition penalty's set
   std::map<int32_t, int> output_counts_;     // token -> times generated
   std::unique_ptr<TokenConstraint> constraint_;
+  int64_t generated_ = 0;
+
+  int32_t Draw(float* logits, int32_t valid, float max_logit);
 };
 
 }  // namespace mms::generation
