@@ -9,6 +9,8 @@ scripts/setup.sh
 echo "== release build: all tests"
 # The official openai npm client, for the test that runs it against the server (its lock file pins it).
 (cd tests/integration/openai_client && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+# Hugging Face's tokenizers (npm binding), the reference for the tokenizer.json tests (tests/text/hf_reference).
+(cd tests/text/hf_reference && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 scripts/build.sh
 ctest --test-dir build --output-on-failure -j "$(nproc)" --timeout 600
 
