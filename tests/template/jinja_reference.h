@@ -1,0 +1,27 @@
+// Runs tests/template/render_reference.py (Jinja2 set up as transformers sets it up) on a
+// batch of template + variables cases and compares our renderer's results with it.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace mms::tmpl::testing {
+
+struct RefCase {
+  std::string label;
+  std::string template_text;  // or:
+  std::string template_file;  // relative to the repository root
+  nlohmann::json vars = nlohmann::json::object();
+};
+
+// One entry per case: {"output": ...} or {"error": ..., "raised": bool}. Fails the test (and
+// returns an empty list) when the reference cannot run.
+std::vector<nlohmann::json> RenderWithJinja2(const std::vector<RefCase>& cases);
+
+// Renders every case with ChatTemplate and expects the same bytes as Jinja2, or an error
+// where Jinja2 errs (with raise_exception's message where the template raised).
+void ExpectSameAsJinja2(const std::vector<RefCase>& cases);
+
+}  // namespace mms::tmpl::testing
