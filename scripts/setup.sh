@@ -28,6 +28,8 @@ PACKAGES=(
   python3-yaml yamllint
   # the chat-template test renders the same templates with Jinja itself (tests/template)
   python3-jinja2
+  # constrained JSON decoding's test validates generated documents with jsonschema (tests/generation)
+  python3-jsonschema
 )
 # Peers for the benchmarks only (bench/): PyTorch and numpy from Debian, with OpenBLAS
 # so that PyTorch's fp32 matrix products do not fall back to the reference BLAS; onnx to
