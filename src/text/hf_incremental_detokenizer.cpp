@@ -3,13 +3,25 @@
 namespace mms::text {
 namespace {
 
-// Past this many held tokens the text is emitted even if it still ends in U+FFFD: the
-// replacement character is then in the text itself (a longest UTF-8 sequence is 4 bytes, so
-// a real partial sequence resolves sooner), and the window stays short.
-constexpr size_t kMaxHeldTokens = 8;
+// Past this many held tokens the text is emitted anyway, so that the window stays short
+// (only tokens that add no bytes, such as skipped special tokens, can keep it growing).
+constexpr size_t kMaxHeldTokens = 16;
 
-bool EndsWithReplacement(const std::string& text) {
-  return text.size() >= 3 && text.compare(text.size() - 3, 3, "\xEF\xBF\xBD") == 0;
+// Whether `bytes` ends with the start of a UTF-8 sequence that more bytes could complete.
+// A byte that can never be completed (a stray continuation byte) is not held: Decode shows it
+// as U+FFFD now and later alike.
+bool EndsIncomplete(const std::string& bytes) {
+  size_t continuation = 0;
+  for (size_t i = bytes.size(); i-- > 0 && continuation < 4;) {
+    const auto b = static_cast<unsigned char>(bytes[i]);
+    if ((b & 0xC0) == 0x80) {
+      ++continuation;
+      continue;
+    }
+    const size_t length = b >= 0xC2 && b <= 0xDF ? 2 : b >= 0xE0 && b <= 0xEF ? 3 : b >= 0xF0 && b <= 0xF4 ? 4 : 1;
+    return length > 1 && continuation + 1 < length;
+  }
+  return false;
 }
 
 }  // namespace
@@ -32,11 +44,21 @@ std::string IncrementalDetokenizer::Flush() {
 }
 
 std::string IncrementalDetokenizer::Delta(bool final) {
-  const std::string text = tokenizer_.Decode(ids_, skip_special_tokens_);
-  const bool held_long = ids_.size() - read_offset_ >= kMaxHeldTokens;
-  if (!final && !held_long && (text.size() <= prefix_text_.size() || EndsWithReplacement(text))) {
-    return "";  // nothing new yet, or an incomplete character at the end
+  if (!final && ids_.size() - read_offset_ < kMaxHeldTokens) {
+    // The raw bytes of the new tokens (decoders work per byte only for byte fallback and
+    // byte-level tokens): an incomplete character at the end waits for its next bytes.
+    std::string bytes;
+    for (size_t i = read_offset_; i < ids_.size(); ++i) {
+      if (tokenizer_.IsSpecial(ids_[i])) {
+        if (!skip_special_tokens_) bytes.append(tokenizer_.TokenString(ids_[i]));
+      } else {
+        bytes.append(tokenizer_.TokenBytes(ids_[i]));
+      }
+    }
+    if (bytes.empty() || EndsIncomplete(bytes)) return "";
   }
+  const std::string text = tokenizer_.Decode(ids_, skip_special_tokens_);
+  if (!final && text.size() <= prefix_text_.size()) return "";  // nothing new yet (a stripped space)
   // Decoding is prefix-stable for the supported decoders, so `text` starts with prefix_text_;
   // if a decoder ever rewrote the earlier part, emit from the same byte position rather than fail.
   std::string delta = text.size() > prefix_text_.size() ? text.substr(prefix_text_.size()) : std::string();
