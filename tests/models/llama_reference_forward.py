@@ -6,10 +6,11 @@ modeling_rope_utils), for the C++ tests to compare LlamaModel against.
   llama_reference_forward.py MODEL_DIR IDS_CSV OUT.f32    -> logits [len(ids), vocab] float32
   llama_reference_forward.py --inv-freq MODEL_DIR OUT.f64 -> the rotary inverse frequencies
 
-Reads config.json and model.safetensors (F32, F16 or BF16) with numpy only.
+Reads config.json and model.safetensors or its shards (F32, F16 or BF16) with numpy only.
 """
 import json
 import math
+import os
 import struct
 import sys
 
@@ -76,7 +77,13 @@ def rotate_half(x):
 
 def forward(model_dir, ids):
     cfg = json.load(open(model_dir + "/config.json"))
-    w = load_safetensors(model_dir + "/model.safetensors")
+    index = model_dir + "/model.safetensors.index.json"
+    if os.path.exists(index):  # sharded, as save_pretrained writes large models
+        w = {}
+        for shard in sorted(set(json.load(open(index))["weight_map"].values())):
+            w.update(load_safetensors(model_dir + "/" + shard))
+    else:
+        w = load_safetensors(model_dir + "/model.safetensors")
     mt = cfg.get("model_type", "llama")
     heads, kv = cfg["num_attention_heads"], cfg.get("num_key_value_heads") or cfg["num_attention_heads"]
     hd = cfg.get("head_dim") or cfg["hidden_size"] // heads

@@ -259,6 +259,36 @@ TEST_F(LlamaTinyTest, MistralWithoutSlidingWindowAndNoLmHeadTensor) {
   ExpectMatchesReference(Prompt(17, 4));
 }
 
+TEST_F(LlamaTinyTest, RandomCheckpointToolWritesALoadableShardedBf16Model) {
+  // tools/make_random_llama.py (the benchmarks' TinyLlama-shaped generator) at its tiny
+  // shape: bf16 weights in three shards with an index, read back and run exactly.
+  if (!HaveNumpy()) GTEST_SKIP() << "/usr/bin/python3 has no numpy (Debian package python3-numpy)";
+  const std::string cmd = "/usr/bin/python3 " + mms::testing::SourcePath("tools/make_random_llama.py") + " --out " +
+                          dir_.string() + " --shape tiny --dtype bf16 --seed 5 --max-shard-mb 2 2>/dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  ASSERT_TRUE(fs::exists(dir_ / "model.safetensors.index.json"));
+  ASSERT_TRUE(fs::exists(dir_ / "tokenizer.json"));
+  ASSERT_TRUE(fs::exists(dir_ / "generation_config.json"));
+  const auto model = LlamaModel::Load(dir_.string());
+  EXPECT_EQ(model->vocab_size(), 32000);
+  const std::vector<int32_t> ids = {1, 15043, 3186, 29991, 450, 7483};
+  std::string csv;
+  for (int32_t id : ids) csv += (csv.empty() ? "" : ",") + std::to_string(id);
+  const std::string out = (dir_ / "reference.f32").string();
+  ASSERT_EQ(std::system(("/usr/bin/python3 " + ScriptPath() + " " + dir_.string() + " " + csv + " " + out).c_str()), 0);
+  std::vector<float> want(ids.size() * 32000);
+  std::ifstream(out, std::ios::binary).read(reinterpret_cast<char*>(want.data()), want.size() * sizeof(float));
+  TestSequence s;
+  s.tokens = ids;
+  layers::PagedKvCache cache(model->kv_cache_shape(16), 2);
+  Workspace ws;
+  int next = 0;
+  const auto got = RunStep(*model, {&s}, {static_cast<int>(ids.size())}, true, cache, ws, &next);
+  double scale = 0;
+  for (int v = 0; v < 32000; ++v) scale = std::max(scale, std::fabs(static_cast<double>(want[5 * 32000 + v])));
+  for (int v = 0; v < 32000; ++v) ASSERT_NEAR(got[v], want[5 * 32000 + v], 1e-4 * scale) << v;
+}
+
 TEST_F(LlamaTinyTest, ConfigRefusalsNameFileAndField) {
   struct Case {
     const char* field;
