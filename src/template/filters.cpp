@@ -17,7 +17,8 @@ ArgReader::ArgReader(std::string what, CallArgs& args, std::initializer_list<con
     throw RenderError(what_ + " takes at most " + std::to_string(names_.size()) + " argument(s), got " +
                       std::to_string(args_.positional.size()));
   }
-  for (const auto& [key, value] : args_.named) {
+  for (const auto& named : args_.named) {
+    const std::string& key = named.first;
     const auto it = std::find_if(names_.begin(), names_.end(), [&](const char* n) { return key == n; });
     if (it == names_.end()) throw RenderError(what_ + " got an unexpected keyword argument '" + key + "'");
     if (static_cast<size_t>(it - names_.begin()) < args_.positional.size()) {
