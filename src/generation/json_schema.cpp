@@ -100,7 +100,8 @@ class Compiler {
     static const char* kIgnored[] = {"title", "description", "default", "examples", "$schema", "$id", "$comment"};
     static const char* kKnown[] = {"type", "enum", "const", "properties", "required", "additionalProperties",
                                    "items", "minItems", "maxItems", "minLength", "maxLength"};
-    for (const auto& [key, value] : s.items()) {
+    for (auto entry = s.begin(); entry != s.end(); ++entry) {
+      const std::string& key = entry.key();  // not a structured binding: clang 14 cannot capture one
       const bool known = std::any_of(std::begin(kKnown), std::end(kKnown), [&](const char* k) { return key == k; }) ||
                          std::any_of(std::begin(kIgnored), std::end(kIgnored), [&](const char* k) { return key == k; });
       if (!known) Refuse(pointer + "/" + PointerPart(key), "unsupported keyword '" + key.substr(0, 64) + "'");
