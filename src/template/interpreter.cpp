@@ -39,12 +39,13 @@ namespace {
 // A macro, or the body of a {% call %} block passed to it as `caller`.
 class MacroFn : public Callable {
  public:
-  explicit MacroFn(const Stmt* def) : def_(def) {}
-  Value Call(Interpreter& interp, CallArgs& args) const override { return interp.CallMacro(*def_, args, nullptr); }
+  MacroFn(const Stmt* def, Interpreter::Scope* closure) : def_(def), closure_(closure) {}
+  Value Call(Interpreter& interp, CallArgs& args) const override { return interp.CallMacro(*def_, args, closure_); }
   std::string Name() const override { return def_->kind == Stmt::Kind::kMacro ? def_->text : "caller"; }
 
  private:
   const Stmt* def_;
+  Interpreter::Scope* closure_;  // a caller's: alive while its {% call %} statement runs
 };
 
 // loop.cycle(a, b, ...): the argument at the iteration's index, round robin.
@@ -178,19 +179,13 @@ Interpreter::Flow Interpreter::ExecOne(const Stmt& s) {
       return Flow::kNormal;
     }
     case Stmt::Kind::kMacro:
-      Assign(s.text, Value::Function(std::make_shared<MacroFn>(&s)));
+      Assign(s.text, Value::Function(std::make_shared<MacroFn>(&s, nullptr)));
       return Flow::kNormal;
     case Stmt::Kind::kCallBlock: {
       const Expr& call = *s.expr;
       const Value callee = Eval(*call.a);
       CallArgs args = EvalArgs(call);
-      const Value caller = Value::Function(std::make_shared<MacroFn>(&s));
-      if (callee.kind() == Value::Kind::kCallable) {
-        if (auto* macro = dynamic_cast<const MacroFn*>(callee.Fn().get())) {
-          (void)macro;
-          args.named.emplace_back("caller", caller);
-        }
-      }
+      args.named.emplace_back("caller", Value::Function(std::make_shared<MacroFn>(&s, scope_)));
       line_ = s.line;
       Write(Call(callee, args).ToStr());
       return Flow::kNormal;
@@ -297,7 +292,7 @@ void Interpreter::ExecFor(const Stmt& s) {
   }
 }
 
-Value Interpreter::CallMacro(const Stmt& def, CallArgs& args, const Value* caller) {
+Value Interpreter::CallMacro(const Stmt& def, CallArgs& args, Scope* closure) {
   if (macro_depth_ >= limits_.max_macro_depth) {
     throw RenderError("macro calls nested deeper than " + std::to_string(limits_.max_macro_depth) + " levels");
   }
@@ -308,7 +303,7 @@ Value Interpreter::CallMacro(const Stmt& def, CallArgs& args, const Value* calle
   }
   Scope frame;
   // A macro sees the template's top-level variables; a caller block sees where it was written.
-  frame.parent = def.kind == Stmt::Kind::kMacro ? root_ : scope_;
+  frame.parent = closure != nullptr ? closure : root_;
   std::vector<bool> bound(def.params.size(), false);
   for (size_t i = 0; i < args.positional.size(); ++i) {
     frame.Set(def.params[i].name, args.positional[i]);
@@ -328,7 +323,6 @@ Value Interpreter::CallMacro(const Stmt& def, CallArgs& args, const Value* calle
       frame.Set("caller", value);
     }
   }
-  if (caller != nullptr) frame.Set("caller", *caller);
   ++macro_depth_;
   struct DepthRestore {
     int* d;

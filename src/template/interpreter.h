@@ -37,9 +37,10 @@ class Interpreter {
   std::vector<Value> Iterate(const Value& v);
   void Charge(uint64_t units);
   size_t max_bytes() const { return limits_.max_output_bytes; }
-  Value CallMacro(const Stmt& def, CallArgs& args, const Value* caller);
-
- struct Scope;  // public so that scope guards in the .cpp can name it
+  // `closure`: the scope a {% call %} block's body was written in (null for macros, which
+  // see the template's top-level variables).
+  struct Scope;
+  Value CallMacro(const Stmt& def, CallArgs& args, Scope* closure);
 
  private:
   enum class Flow { kNormal, kBreak, kContinue };

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <dirent.h>
+#include <pthread.h>
 
 #include <algorithm>
 #include <fstream>
@@ -180,6 +181,37 @@ TEST(ChatTemplate, ParseCapsFire) {
   std::string nots = "{{ ";
   for (int i = 0; i < 3000; ++i) nots += "not ";
   ExpectError([&] { ChatTemplate::Parse(nots + "x }}", "p"); }, ErrorCode::kInvalidModel, "nested deeper than");
+}
+
+// The deepest recursion a template can ask for: statements and expressions nested to the
+// parser's cap inside a macro that recurses to the default macro depth. It must end in an
+// error within a 1 MiB thread stack (the renderer recurses on the template's structure).
+TEST(ChatTemplate, WorstCaseRecursionFitsInOneMebibyteOfStack) {
+  std::string ifs, ends, parens = "1";
+  for (int i = 0; i < 30; ++i) ifs += "{% if true %}", ends += "{% endif %}";
+  for (int i = 0; i < 14; ++i) parens = "(" + parens + ")";
+  const std::string source = "{% macro f(n) %}" + ifs + "{{ f(n + 1) ~ -" + parens + "|string|trim }}" + ends +
+                             "{% endmacro %}{{ f(0) }}";
+  struct Job {
+    std::string source;
+    std::string error;
+  } job{source, ""};
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 1 << 20);
+  pthread_t thread;
+  ASSERT_EQ(pthread_create(&thread, &attr, [](void* p) -> void* {
+    auto* j = static_cast<Job*>(p);
+    try {
+      ChatTemplate::Parse(j->source, "deep").Render(nlohmann::json::object());
+    } catch (const Error& e) {
+      j->error = e.what();
+    }
+    return nullptr;
+  }, &job), 0);
+  pthread_join(thread, nullptr);
+  pthread_attr_destroy(&attr);
+  EXPECT_NE(job.error.find("macro calls nested deeper than 32 levels"), std::string::npos) << job.error;
 }
 
 TEST(ChatTemplate, VariablesNestedTooDeepAreRefused) {

@@ -128,6 +128,7 @@ TEST(TemplateFeatures, Statements) {
       "{% macro outer(x) %}<{{ inner(x) }}>{% endmacro %}{% macro inner(y) %}{{ y * 2 }}{% endmacro %}{{ outer(3) }}",
       "{% macro m(x) %}{{ x }}{{ d.a }}{% endmacro %}{% set top = 'T' %}{{ m(1) }}",
       "{% macro wrap(tag) %}<{{ tag }}>{{ caller() }}</{{ tag }}>{% endmacro %}{% call wrap('b') %}bold {{ d.a }}{% endcall %}",
+      "{% macro item(i) %}<li>{{ caller(i * 10) }}</li>{% endmacro %}{% for m in msgs %}{% call(x) item(loop.index) %}{{ m.role }}{{ x }}{% endcall %}{% endfor %}",
       "{% macro rec(n) %}{{ n }}{% if n > 0 %}{{ rec(n - 1) }}{% endif %}{% endmacro %}{{ rec(5) }}",
       "{% filter upper %}loud {{ d.a }}{% endfilter %}",
       "{% with a = 1, b = 'x' %}{{ a }}{{ b }}{% endwith %}[{{ a }}]",
@@ -136,6 +137,13 @@ TEST(TemplateFeatures, Statements) {
       "{% macro m(a) %}{{ a }}{% endmacro %}{{ m(1, 2) }}",
       "{% macro m(a) %}{{ a }}{% endmacro %}{{ m(b=2) }}",
       "{% set x = 5 %}{% set x = x + 1 %}{{ x }}",
+      "{% for x in l if x > 10 %}{{ x }}{% else %}none passed{% endfor %}",
+      "{% macro m(a, b=a * 2) %}{{ a }}/{{ b }}{% endmacro %}{{ m(3) }} {{ m(3, 1) }}",
+      "{% for m in msgs %}{% set block %}[{{ m.role }}]{% endset %}{{ block }}{% endfor %}[{{ block }}]",
+      "{{ d is not mapping }} {{ nope is not defined }} {{ 3 is not odd }} {{ not d is defined }}",
+      "{% for m in msgs %}\n  {%- generation -%}\n  {{ m.content }}\n  {%- endgeneration %}\n{% endfor %}",
+      "{% if msgs[0]['role'] == 'system' %}{% set loop_messages = msgs[1:] %}{% else %}{% set loop_messages = msgs %}{% endif %}{{ loop_messages|length }}",
+      "{% for a, b in [[1, 2], [3, 4]] %}{{ a + b }}{% endfor %}{% for a, b in [[1, 2, 3]] %}{% endfor %}",
   }));
 }
 
@@ -175,6 +183,7 @@ TEST(TemplateFeatures, Filters) {
       "{{ people|selectattr('admin')|map(attribute='name')|list }} {{ people|rejectattr('admin')|map(attribute='name')|list }}",
       "{{ people|selectattr('age', 'gt', 26)|map(attribute='name')|join(',') }} {{ people|selectattr('name', 'equalto', 'al')|list|length }}",
       "{{ people|selectattr('admin', 'defined')|map(attribute='name')|list }} {{ people|rejectattr('admin', 'undefined')|list|length }}",
+      "{{ n|selectattr('x')|list }} {{ n|map('upper')|list }} {{ ''|select|list }} {{ nope|rejectattr('x')|list }}",
       "{{ msgs|selectattr('role', 'eq', 'user')|map(attribute='content')|list }} {{ msgs|selectattr('role', '==', 'system')|list|length }}",
       "{{ l|select('odd')|list }} {{ l|reject('odd')|list }} {{ [0, 1, '', 'a', none]|select|list }} {{ words|reject('equalto', 'Apple')|list }}",
       "{{ people|map(attribute='missing', default='?')|list }} {{ words|map('upper')|list }} {{ [' a ', 'b ']|map('trim')|join }}",
