@@ -368,7 +368,18 @@ Value ApplyFilter(Interpreter& interp, const std::string& name, const Value& inp
     RequireDefined(input);
     if (!input.IsNumber()) throw RenderError("type " + input.TypeName() + " doesn't define __round__ method");
     if (method == "common" && input.kind() != Value::Kind::kFloat) {
-      if (precision >= 0) return Value::Int(input.AsInt());
+      // round(int, n) stays an int: unchanged for n >= 0, else half to even at 10**-n.
+      const int64_t v = input.AsInt();
+      if (precision >= 0) return Value::Int(v);
+      if (precision < -18) return Value::Int(0);
+      int64_t unit = 1;
+      for (int64_t i = 0; i < -precision; ++i) unit *= 10;
+      int64_t q = v / unit, r = v % unit;
+      if (r < 0) r += unit, q -= 1;  // floor division
+      const bool up = r * 2 > unit || (r * 2 == unit && (q % 2 != 0));
+      int64_t rounded = 0;
+      if (__builtin_mul_overflow(q + (up ? 1 : 0), unit, &rounded)) throw RenderError("integer overflow");
+      return Value::Int(rounded);
     }
     return RoundFloat(input.AsFloat(), precision, method);
   }

@@ -178,6 +178,7 @@ TEST(TemplateFeatures, Filters) {
       "{{ '42'|int }} {{ ' 7 '|int }} {{ '4.7'|int }} {{ 'x'|int }} {{ 'x'|int(9) }} {{ 3.9|int }} {{ -3.9|int }} {{ true|int }} {{ n|int }}",
       "{{ '2.5'|float }} {{ 'x'|float }} {{ 3|float }} {{ '1e3'|float }} {{ n|float(1.5) }}",
       "{{ -3|abs }} {{ -2.5|abs }} {{ 2.567|round(2) }} {{ 2.5|round }} {{ 3.5|round }} {{ 2.567|round(1, 'floor') }} {{ 2.561|round(1, 'ceil') }} {{ 7|round }}",
+      "{{ 15|round(-1) }} {{ 25|round(-1) }} {{ -15|round(-1) }} {{ 1234|round(-2) }} {{ 1250|round(-2) }} {{ 7|round(2) }} {{ 1234.5|round(-2) }} {{ 7|round(-1, 'floor') }}",
       "{{ 'abc'|list }} {{ d|list }} {{ l|list }} {{ nope|list }}",
       "{{ d|items|list }} {{ nope|items|list }}",
       "{{ people|selectattr('admin')|map(attribute='name')|list }} {{ people|rejectattr('admin')|map(attribute='name')|list }}",
