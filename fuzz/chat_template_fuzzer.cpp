@@ -9,8 +9,8 @@
 
 namespace {
 
-const nlohmann::json& DefaultVariables() {
-  static const nlohmann::json vars = nlohmann::json::parse(R"({
+const nlohmann::ordered_json& DefaultVariables() {
+  static const nlohmann::ordered_json vars = nlohmann::ordered_json::parse(R"({
     "bos_token": "<s>", "eos_token": "</s>", "add_generation_prompt": true,
     "messages": [
       {"role": "system", "content": "sys"},
@@ -29,13 +29,13 @@ const nlohmann::json& DefaultVariables() {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view input = mms::fuzz::AsText(data, size);
-  nlohmann::json custom;
+  nlohmann::ordered_json custom;
   const size_t split = input.find("\n#vars\n");
   if (split != std::string_view::npos) {
-    custom = nlohmann::json::parse(input.substr(split + 7), nullptr, /*allow_exceptions=*/false);
+    custom = nlohmann::ordered_json::parse(input.substr(split + 7), nullptr, /*allow_exceptions=*/false);
     input = input.substr(0, split);
   }
-  const nlohmann::json& vars = custom.is_object() ? custom : DefaultVariables();
+  const nlohmann::ordered_json& vars = custom.is_object() ? custom : DefaultVariables();
   // Small caps keep each run fast; the defaults are the same code with larger numbers.
   mms::tmpl::ChatTemplate::Limits limits;
   limits.max_output_bytes = 1 << 16;
@@ -44,7 +44,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   limits.max_work = 2'000'000;
   mms::fuzz::ExpectCleanRefusal("ChatTemplate", [&] {
     const auto tmpl = mms::tmpl::ChatTemplate::Parse(input, "fuzz.jinja");
-    const std::string out = tmpl.Render(vars, limits);
+    const std::string out = tmpl.RenderOrdered(vars, limits);
     if (out.size() > limits.max_output_bytes) {
       mms::fuzz::Finding("ChatTemplate::Render", "output over max_output_bytes");
     }

@@ -328,11 +328,9 @@ Value DictMethod(const Value& self, const std::string& name) {
   return Value::Undefined();
 }
 
-bool IsOdd(const Value& v, const char* what) {
-  RequireDefined(v);
-  if (!v.IsNumber()) throw RenderError(std::string("test '") + what + "' needs a number, not " + v.TypeName());
-  if (v.kind() == Value::Kind::kFloat) return std::fmod(std::fabs(v.AsFloat()), 2.0) == 1.0;
-  return (v.AsInt() % 2) != 0;
+// Jinja's odd/even: value % 2 == 1 / == 0 (so 2.5 is neither).
+bool ModTwoIs(const Value& v, int64_t want, size_t max_bytes) {
+  return BinaryOp("%", v, Value::Int(2), max_bytes).Equals(Value::Int(want));
 }
 
 }  // namespace
@@ -368,10 +366,11 @@ bool ApplyTest(Interpreter& interp, const std::string& name, const Value& v, Cal
   if (name == "string") return no_args(), v.IsString();
   if (name == "mapping") return no_args(), v.IsDict();
   if (name == "iterable") return no_args(), v.IsUndefined() || v.IsString() || v.IsList() || v.IsDict();
-  if (name == "sequence") return no_args(), v.IsUndefined() || v.IsString() || v.IsList() || v.IsDict();
-  if (name == "callable") return no_args(), v.kind() == K::kCallable;
-  if (name == "odd") return no_args(), IsOdd(v, "odd");
-  if (name == "even") return no_args(), !IsOdd(v, "even");
+  if (name == "sequence") return no_args(), v.IsUndefined() || v.IsString() || v.IsSequence() || v.IsDict();
+  // Undefined defines __call__ (to raise), so Python's callable() says yes.
+  if (name == "callable") return no_args(), v.kind() == K::kCallable || v.IsUndefined();
+  if (name == "odd") return no_args(), ModTwoIs(v, 1, interp.max_bytes());
+  if (name == "even") return no_args(), ModTwoIs(v, 0, interp.max_bytes());
   if (name == "lower" || name == "upper") {
     no_args();
     const std::string s = v.ToStr();

@@ -36,22 +36,40 @@ ChatTemplate ChatTemplate::Parse(std::string_view source, std::string origin) {
   return ChatTemplate(std::move(program), std::move(origin));
 }
 
-std::string ChatTemplate::Render(const nlohmann::json& variables) const { return Render(variables, Limits{}); }
+namespace {
 
-std::string ChatTemplate::Render(const nlohmann::json& variables, const Limits& limits) const {
+template <typename Json>
+std::string RenderWith(const Body& body, const std::string& origin, const Json& variables,
+                       const ChatTemplate::Limits& limits) {
   RenderLimits l;
   l.max_output_bytes = limits.max_output_bytes;
   l.max_loop_iterations = limits.max_loop_iterations;
   l.max_macro_depth = limits.max_macro_depth;
   l.max_work = limits.max_work;
-  Interpreter interp(l, origin_);
+  Interpreter interp(l, origin);
   try {
-    return interp.Run(program_->body, variables);
+    return interp.Run(body, Value::FromJson(variables));
   } catch (const TemplateRaised& e) {
     ThrowInvalidArgument(e.what());
   } catch (const RenderError& e) {
-    ThrowInvalidArgument("chat template " + origin_ + ":" + std::to_string(interp.line()) + ": " + e.what());
+    const std::string where = interp.line() > 0 ? ":" + std::to_string(interp.line()) : std::string();
+    ThrowInvalidArgument("chat template " + origin + where + ": " + e.what());
   }
+}
+
+}  // namespace
+
+std::string ChatTemplate::Render(const nlohmann::json& variables) const { return Render(variables, Limits{}); }
+std::string ChatTemplate::RenderOrdered(const nlohmann::ordered_json& variables) const {
+  return RenderOrdered(variables, Limits{});
+}
+
+std::string ChatTemplate::Render(const nlohmann::json& variables, const Limits& limits) const {
+  return RenderWith(program_->body, origin_, variables, limits);
+}
+
+std::string ChatTemplate::RenderOrdered(const nlohmann::ordered_json& variables, const Limits& limits) const {
+  return RenderWith(program_->body, origin_, variables, limits);
 }
 
 }  // namespace mms::tmpl

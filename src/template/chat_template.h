@@ -36,6 +36,11 @@ class ChatTemplate {
   // (with the template's own message) and for runtime errors (naming the template and line).
   std::string Render(const nlohmann::json& variables) const;
   std::string Render(const nlohmann::json& variables, const Limits& limits) const;
+  // Prefer these for client JSON: nlohmann::json sorts object keys, ordered_json keeps them as
+  // sent, and transformers renders dicts (tool schemas through tojson) in the client's order.
+  // (A separate name keeps Render({{"messages", ...}}) unambiguous.)
+  std::string RenderOrdered(const nlohmann::ordered_json& variables) const;
+  std::string RenderOrdered(const nlohmann::ordered_json& variables, const Limits& limits) const;
 
   const std::string& origin() const { return origin_; }
 

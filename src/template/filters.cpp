@@ -57,6 +57,7 @@ size_t Length(const Value& v) {
     case Value::Kind::kString:
       return CodePointCount(v.Str());
     case Value::Kind::kList:
+      if (v.IsGenerator()) throw RenderError("object of type 'generator' has no len()");
       return v.List().items.size();
     case Value::Kind::kDict:
       return v.Dict().items.size();
@@ -84,10 +85,22 @@ Value SortKey(const Value& v, bool case_sensitive) {
   return v;
 }
 
+// The items a lazy filter walks: nothing for a falsy input (Jinja checks `if value:` first),
+// and for a value that cannot be iterated, the error its generator raises when consumed.
+std::vector<Value> LazyItems(Interpreter& interp, const Value& input, std::string* deferred_error) {
+  if (!input.Truthy()) return {};
+  if (input.IsNumber() || input.kind() == Value::Kind::kNamespace || input.kind() == Value::Kind::kCallable) {
+    *deferred_error = "'" + input.TypeName() + "' object is not iterable";
+    return {};
+  }
+  return interp.Iterate(input);
+}
+
 // select/reject/selectattr/rejectattr: keep the items whose test result equals `keep`.
 Value FilterByTest(Interpreter& interp, const Value& input, CallArgs& args, bool keep, bool by_attribute) {
-  // Jinja yields nothing for a falsy input (None included) before looking at its type.
-  const std::vector<Value> items = input.Truthy() ? interp.Iterate(input) : std::vector<Value>();
+  std::string deferred;
+  const std::vector<Value> items = LazyItems(interp, input, &deferred);
+  if (!deferred.empty()) return Value::Generator({}, deferred);
   size_t next = 0;
   std::string attribute;
   if (by_attribute) {
@@ -111,7 +124,7 @@ Value FilterByTest(Interpreter& interp, const Value& input, CallArgs& args, bool
     const bool passed = test.empty() ? subject.Truthy() : ApplyTest(interp, test, subject, a);
     if (passed == keep) out.push_back(item);
   }
-  return Value::List(std::move(out));
+  return Value::Generator(std::move(out));
 }
 
 std::string Title(const std::string& s) {
@@ -260,6 +273,7 @@ Value ApplyFilter(Interpreter& interp, const std::string& name, const Value& inp
     ArgReader r(what, args, {});
     if (input.IsNumber() || input.IsNone()) throw RenderError("'" + input.TypeName() + "' object is not iterable");
     const std::vector<Value> items = interp.Iterate(input);
+    if (name == "last" && input.IsGenerator()) throw RenderError("'generator' object is not reversible");
     if (items.empty()) return Value::Undefined("No " + name + " item, sequence was empty.");
     return name == "first" ? items.front() : items.back();
   }
@@ -324,6 +338,7 @@ Value ApplyFilter(Interpreter& interp, const std::string& name, const Value& inp
     ArgReader r(what, args, {"default", "base"});
     const Value fallback = r.GetOr(0, Value::Int(0));
     if (r.Get(1) != nullptr && RequireInt(*r.Get(1), "int base") != 10) throw RenderError("int: only base 10 is supported");
+    RequireDefined(input);  // Undefined's __int__ raises rather than falling back to the default
     if (input.kind() == Value::Kind::kInt || input.kind() == Value::Kind::kBool) return Value::Int(input.AsInt());
     if (input.kind() == Value::Kind::kFloat) {
       const double d = input.AsFloat();
@@ -343,6 +358,7 @@ Value ApplyFilter(Interpreter& interp, const std::string& name, const Value& inp
   if (name == "float") {
     ArgReader r(what, args, {"default"});
     const Value fallback = r.GetOr(0, Value::Float(0.0));
+    RequireDefined(input);
     if (input.IsNumber()) return Value::Float(input.AsFloat());
     double d;
     if (input.IsString() && ParsePyFloat(input.Str(), &d)) return Value::Float(d);
@@ -389,19 +405,21 @@ Value ApplyFilter(Interpreter& interp, const std::string& name, const Value& inp
   }
   if (name == "items") {
     ArgReader r(what, args, {});
-    if (input.IsUndefined()) return Value::List({});
-    if (!input.IsDict()) throw RenderError("Can only get item pairs from a mapping.");
+    if (input.IsUndefined()) return Value::Generator({});
+    if (!input.IsDict()) return Value::Generator({}, "Can only get item pairs from a mapping.");
     std::vector<Value> pairs;
     for (const auto& [k, v] : input.Dict().items) pairs.push_back(Value::List({Value::String(k), v}, true));
     interp.Charge(pairs.size());
-    return Value::List(std::move(pairs));
+    return Value::Generator(std::move(pairs));
   }
   if (name == "selectattr" || name == "rejectattr") {
     return FilterByTest(interp, input, args, name == "selectattr", true);
   }
   if (name == "select" || name == "reject") return FilterByTest(interp, input, args, name == "select", false);
   if (name == "map") {
-    const std::vector<Value> items = input.Truthy() ? interp.Iterate(input) : std::vector<Value>();
+    std::string deferred;
+    const std::vector<Value> items = LazyItems(interp, input, &deferred);
+    if (!deferred.empty()) return Value::Generator({}, deferred);
     std::vector<Value> out;
     const Value* attribute = nullptr;
     const Value* fallback = nullptr;
@@ -415,7 +433,7 @@ Value ApplyFilter(Interpreter& interp, const std::string& name, const Value& inp
         Value v = Attribute(interp, item, attribute->ToStr());
         out.push_back(v.IsUndefined() && fallback ? *fallback : v);
       }
-      return Value::List(std::move(out));
+      return Value::Generator(std::move(out));
     }
     if (args.positional.empty() || !args.positional[0].IsString()) throw RenderError("map needs a filter name or attribute=");
     const std::string filter = args.positional[0].Str();
@@ -426,14 +444,16 @@ Value ApplyFilter(Interpreter& interp, const std::string& name, const Value& inp
       CallArgs a = rest;
       out.push_back(ApplyFilter(interp, filter, item, a));
     }
-    return Value::List(std::move(out));
+    return Value::Generator(std::move(out));
   }
   if (name == "unique") {
     ArgReader r(what, args, {"case_sensitive", "attribute"});
     const bool case_sensitive = r.GetOr(0, Value::Bool(false)).Truthy();
     const Value* attribute = r.Get(1);
     std::vector<Value> out, seen;
-    for (const Value& item : interp.Iterate(input)) {
+    const std::vector<Value> items = input.IsNumber() || input.IsNone() ? std::vector<Value>() : interp.Iterate(input);
+    if (input.IsNumber() || input.IsNone()) return Value::Generator({}, "'" + input.TypeName() + "' object is not iterable");
+    for (const Value& item : items) {
       const Value key = SortKey(attribute && !attribute->IsNone() ? Attribute(interp, item, attribute->ToStr()) : item,
                                 case_sensitive);
       if (std::none_of(seen.begin(), seen.end(), [&](const Value& s) { return s.Equals(key); })) {
@@ -442,7 +462,7 @@ Value ApplyFilter(Interpreter& interp, const std::string& name, const Value& inp
         out.push_back(item);
       }
     }
-    return Value::List(std::move(out));
+    return Value::Generator(std::move(out));
   }
   if (name == "reverse") {
     ArgReader r(what, args, {});
@@ -451,9 +471,10 @@ Value ApplyFilter(Interpreter& interp, const std::string& name, const Value& inp
       std::reverse(cps.begin(), cps.end());
       return Value::String(EncodeUtf8(cps));
     }
+    // reversed() of a list is a lazy iterator; a generator cannot be reversed, so Jinja lists it.
     std::vector<Value> items = interp.Iterate(input);
     std::reverse(items.begin(), items.end());
-    return Value::List(std::move(items));
+    return input.IsGenerator() ? Value::List(std::move(items)) : Value::Generator(std::move(items));
   }
   if (name == "sort") {
     ArgReader r(what, args, {"reverse", "case_sensitive", "attribute"});
@@ -493,7 +514,8 @@ Value ApplyFilter(Interpreter& interp, const std::string& name, const Value& inp
       const int64_t w = RequireInt(width, "indent width");
       indention.assign(static_cast<size_t>(std::clamp<int64_t>(w, 0, 1024)), ' ');
     }
-    std::string out = Indent(input.ToStr(), indention, r.GetOr(1, Value::Bool(false)).Truthy(),
+    if (!input.IsString()) throw RenderError("indent needs a string, not " + input.TypeName());
+    std::string out = Indent(input.Str(), indention, r.GetOr(1, Value::Bool(false)).Truthy(),
                              r.GetOr(2, Value::Bool(false)).Truthy());
     if (out.size() > interp.max_bytes()) throw RenderError("indented string too large");
     return Value::String(std::move(out));

@@ -1,7 +1,5 @@
 #include "template/interpreter.h"
 
-#include <nlohmann/json.hpp>
-
 #include "template/builtins.h"
 #include "template/operators.h"
 #include "template/text_util.h"
@@ -77,11 +75,11 @@ class ScopeGuard {
 Interpreter::Interpreter(const RenderLimits& limits, const std::string& origin) : limits_(limits), origin_(origin) {}
 Interpreter::~Interpreter() = default;
 
-std::string Interpreter::Run(const Body& program, const nlohmann::json& variables) {
+std::string Interpreter::Run(const Body& program, const Value& variables) {
   Scope root;
-  if (variables.is_object()) {
-    for (auto it = variables.begin(); it != variables.end(); ++it) root.Set(it.key(), Value::FromJson(it.value()));
-  } else if (!variables.is_null()) {
+  if (variables.IsDict()) {
+    for (const auto& [k, v] : variables.Dict().items) root.Set(k, v);
+  } else if (!variables.IsUndefined() && !variables.IsNone()) {
     throw RenderError("template variables must be a JSON object");
   }
   std::string out;
@@ -343,6 +341,7 @@ std::vector<Value> Interpreter::Iterate(const Value& v) {
     case Value::Kind::kUndefined:
       return {};
     case Value::Kind::kList:
+      if (!v.List().deferred_error.empty()) throw RenderError(v.List().deferred_error);
       Charge(v.List().items.size());
       return v.List().items;
     case Value::Kind::kDict: {
@@ -400,6 +399,7 @@ Value Interpreter::GetItem(const Value& obj, const Value& key) {
     }
     return Value::Undefined("'dict object' has no attribute " + key.Repr());
   }
+  if (obj.IsGenerator()) return Value::Undefined("'generator object' has no attribute " + key.Repr());
   if ((obj.IsList() || obj.IsString()) &&
       (key.kind() == Value::Kind::kInt || key.kind() == Value::Kind::kBool)) {
     int64_t i = key.AsInt();

@@ -7,8 +7,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json_fwd.hpp>
-
 #include "template/ast.h"
 #include "template/value.h"
 
@@ -27,7 +25,8 @@ class Interpreter {
   ~Interpreter();
 
   // Throws RenderError / TemplateRaised; the caller adds the template's name and line().
-  std::string Run(const Body& program, const nlohmann::json& variables);
+  // `variables`: a dict (the template's globals), or undefined for none.
+  std::string Run(const Body& program, const Value& variables);
   int line() const { return line_; }
 
   // What filters, tests, methods and globals need from the renderer.

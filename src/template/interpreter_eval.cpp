@@ -30,7 +30,7 @@ Value Interpreter::Slice(const Value& obj, const Expr& e) {
   if (obj.IsString()) {
     cps = DecodeUtf8(obj.Str());
     n = static_cast<int64_t>(cps.size());
-  } else if (obj.IsList()) {
+  } else if (obj.IsSequence()) {
     n = static_cast<int64_t>(obj.List().items.size());
   } else {
     throw RenderError("'" + obj.TypeName() + "' object is not subscriptable");

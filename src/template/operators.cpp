@@ -71,7 +71,7 @@ Value BinaryOp(std::string_view op, const Value& a, const Value& b, size_t max_b
       if (a.Str().size() + b.Str().size() > max_bytes) throw RenderError("string too large");
       return Value::String(a.Str() + b.Str());
     }
-    if (a.IsList() && b.IsList() && a.List().is_tuple == b.List().is_tuple) {
+    if (a.IsSequence() && b.IsSequence() && a.List().is_tuple == b.List().is_tuple) {
       std::vector<Value> items = a.List().items;
       items.insert(items.end(), b.List().items.begin(), b.List().items.end());
       return Value::List(std::move(items), a.List().is_tuple);
@@ -94,8 +94,8 @@ Value BinaryOp(std::string_view op, const Value& a, const Value& b, size_t max_b
     }
     const bool a_int = a.kind() == Value::Kind::kInt || a.kind() == Value::Kind::kBool;
     const bool b_int = b.kind() == Value::Kind::kInt || b.kind() == Value::Kind::kBool;
-    if ((a.IsString() || a.IsList()) && b_int) return Repeat(a, b.AsInt(), max_bytes);
-    if ((b.IsString() || b.IsList()) && a_int) return Repeat(b, a.AsInt(), max_bytes);
+    if ((a.IsString() || a.IsSequence()) && b_int) return Repeat(a, b.AsInt(), max_bytes);
+    if ((b.IsString() || b.IsSequence()) && a_int) return Repeat(b, a.AsInt(), max_bytes);
     Unsupported(op, a, b);
   }
   if (op == "/") {
@@ -165,7 +165,7 @@ bool LessThan(const Value& a, const Value& b) {
     return a.AsInt() < b.AsInt();
   }
   if (a.IsString() && b.IsString()) return a.Str() < b.Str();  // UTF-8 byte order is code point order
-  if (a.IsList() && b.IsList() && a.List().is_tuple == b.List().is_tuple) {
+  if (a.IsSequence() && b.IsSequence() && a.List().is_tuple == b.List().is_tuple) {
     const auto& x = a.List().items;
     const auto& y = b.List().items;
     for (size_t i = 0; i < x.size() && i < y.size(); ++i) {
@@ -191,6 +191,9 @@ bool Contains(const Value& container, const Value& item) {
       }
       return false;
     case Value::Kind::kDict:
+      if (item.IsDict() || (item.IsSequence() && !item.List().is_tuple)) {
+        throw RenderError("unhashable type: '" + item.TypeName() + "'");
+      }
       return item.IsString() && container.Dict().Find(item.Str()) != nullptr;
     default:
       throw RenderError("argument of type '" + container.TypeName() + "' is not iterable");

@@ -99,6 +99,16 @@ Value Value::List(std::vector<Value> items, bool is_tuple) {
   return v;
 }
 
+Value Value::Generator(std::vector<Value> items, std::string deferred_error) {
+  Value v = List(std::move(items));
+  auto data = std::const_pointer_cast<ListData>(v.list_);
+  data->is_generator = true;
+  data->deferred_error = std::move(deferred_error);
+  return v;
+}
+
+bool Value::IsGenerator() const { return kind_ == Kind::kList && list_->is_generator; }
+
 Value Value::Dict(std::shared_ptr<DictData> dict) {
   Value v;
   v.kind_ = Kind::kDict;
@@ -120,41 +130,49 @@ Value Value::Function(std::shared_ptr<const Callable> fn) {
   return v;
 }
 
-Value Value::FromJson(const nlohmann::json& j, int depth) {
+namespace {
+
+template <typename Json>
+Value ValueFromJson(const Json& j, int depth) {
   if (depth > kMaxValueDepth) {
     throw RenderError("template variables nested deeper than " + std::to_string(kMaxValueDepth) + " levels");
   }
   switch (j.type()) {
-    case nlohmann::json::value_t::null:
-      return None();
-    case nlohmann::json::value_t::boolean:
-      return Bool(j.get<bool>());
-    case nlohmann::json::value_t::number_integer:
-      return Int(j.get<int64_t>());
-    case nlohmann::json::value_t::number_unsigned: {
-      const uint64_t u = j.get<uint64_t>();
-      if (u > static_cast<uint64_t>(INT64_MAX)) return Float(static_cast<double>(u));
-      return Int(static_cast<int64_t>(u));
+    case Json::value_t::null:
+      return Value::None();
+    case Json::value_t::boolean:
+      return Value::Bool(j.template get<bool>());
+    case Json::value_t::number_integer:
+      return Value::Int(j.template get<int64_t>());
+    case Json::value_t::number_unsigned: {
+      const uint64_t u = j.template get<uint64_t>();
+      if (u > static_cast<uint64_t>(INT64_MAX)) return Value::Float(static_cast<double>(u));
+      return Value::Int(static_cast<int64_t>(u));
     }
-    case nlohmann::json::value_t::number_float:
-      return Float(j.get<double>());
-    case nlohmann::json::value_t::string:
-      return String(j.get<std::string>());
-    case nlohmann::json::value_t::array: {
+    case Json::value_t::number_float:
+      return Value::Float(j.template get<double>());
+    case Json::value_t::string:
+      return Value::String(j.template get<std::string>());
+    case Json::value_t::array: {
       std::vector<Value> items;
       items.reserve(j.size());
-      for (const auto& e : j) items.push_back(FromJson(e, depth + 1));
-      return List(std::move(items));
+      for (const auto& e : j) items.push_back(ValueFromJson(e, depth + 1));
+      return Value::List(std::move(items));
     }
-    case nlohmann::json::value_t::object: {
+    case Json::value_t::object: {
       auto dict = std::make_shared<DictData>();
-      for (auto it = j.begin(); it != j.end(); ++it) dict->Set(it.key(), FromJson(it.value(), depth + 1));
-      return Dict(std::move(dict));
+      for (auto it = j.begin(); it != j.end(); ++it) dict->Set(it.key(), ValueFromJson(it.value(), depth + 1));
+      return Value::Dict(std::move(dict));
     }
     default:  // binary, discarded: not JSON a client can send
-      return None();
+      return Value::None();
   }
 }
+
+}  // namespace
+
+Value Value::FromJson(const nlohmann::json& j, int depth) { return ValueFromJson(j, depth); }
+Value Value::FromJson(const nlohmann::ordered_json& j, int depth) { return ValueFromJson(j, depth); }
 
 const std::string& Value::Str() const { return s_ ? *s_ : kEmpty; }
 const ListData& Value::List() const { return *list_; }
@@ -176,7 +194,7 @@ bool Value::Truthy() const {
     case Kind::kString:
       return !Str().empty();
     case Kind::kList:
-      return !list_->items.empty();
+      return list_->is_generator || !list_->items.empty();
     case Kind::kDict:
       return !dict_->items.empty();
     default:
@@ -216,6 +234,7 @@ std::string Value::Repr() const {
     case Kind::kString:
       return PyStringRepr(Str());
     case Kind::kList: {
+      if (list_->is_generator) return "<generator object>";
       std::string out = list_->is_tuple ? "(" : "[";
       for (size_t i = 0; i < list_->items.size(); ++i) {
         if (i > 0) out += ", ";
@@ -327,6 +346,7 @@ void JsonDump(std::string& out, const Value& v, const Value::JsonOptions& o, int
       JsonString(out, v.Str(), o.ensure_ascii);
       return;
     case Value::Kind::kList: {
+      if (v.IsGenerator()) throw RenderError("Object of type generator is not JSON serializable");
       const auto& items = v.List().items;
       if (items.empty()) {
         out += "[]";
@@ -399,6 +419,7 @@ bool Value::Equals(const Value& other) const {
     case Kind::kList: {
       const auto& a = list_->items;
       const auto& b = other.list_->items;
+      if (list_->is_generator || other.list_->is_generator) return list_ == other.list_;
       if (list_->is_tuple != other.list_->is_tuple || a.size() != b.size()) return false;
       for (size_t i = 0; i < a.size(); ++i) {
         if (!a[i].Equals(b[i])) return false;
@@ -438,7 +459,7 @@ std::string Value::TypeName() const {
     case Kind::kString:
       return "str";
     case Kind::kList:
-      return list_->is_tuple ? "tuple" : "list";
+      return list_->is_generator ? "generator" : list_->is_tuple ? "tuple" : "list";
     case Kind::kDict:
       return "dict";
     case Kind::kNamespace:

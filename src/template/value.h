@@ -48,17 +48,26 @@ class Value {
   static Value Float(double d);
   static Value String(std::string s);
   static Value List(std::vector<Value> items, bool is_tuple = false);
+  // What Jinja's select/reject/map/unique/items/reverse filters return: a lazy iterator that
+  // is always true, has no len() and no indexing, and prints as a generator object.
+  // A generator is lazy in Jinja: a filter given something it cannot iterate fails only when
+  // the generator is consumed, so `deferred_error` is raised by iteration, not here.
+  static Value Generator(std::vector<Value> items, std::string deferred_error = {});
   static Value Dict(std::shared_ptr<DictData> dict);
   static Value Namespace(std::shared_ptr<DictData> attrs);
   static Value Function(std::shared_ptr<const Callable> fn);
-  // Values from the caller's variables (nlohmann::json); nesting beyond the depth cap is an error.
+  // Values from the caller's variables; nesting beyond the depth cap is an error. An
+  // ordered_json keeps the client's key order, which tojson and dict iteration show.
   static Value FromJson(const nlohmann::json& j, int depth = 0);
+  static Value FromJson(const nlohmann::ordered_json& j, int depth = 0);
 
   Kind kind() const { return kind_; }
   bool IsUndefined() const { return kind_ == Kind::kUndefined; }
   bool IsNone() const { return kind_ == Kind::kNone; }
   bool IsString() const { return kind_ == Kind::kString; }
   bool IsList() const { return kind_ == Kind::kList; }
+  bool IsGenerator() const;
+  bool IsSequence() const { return IsList() && !IsGenerator(); }  // a list or tuple
   bool IsDict() const { return kind_ == Kind::kDict; }
   bool IsNumber() const { return kind_ == Kind::kBool || kind_ == Kind::kInt || kind_ == Kind::kFloat; }
 
@@ -109,6 +118,8 @@ class Value {
 struct ListData {
   std::vector<Value> items;
   bool is_tuple = false;
+  bool is_generator = false;
+  std::string deferred_error;  // a generator's: raised when it is iterated
   int depth = 1;
 };
 

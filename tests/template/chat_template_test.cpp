@@ -43,7 +43,7 @@ std::vector<std::string> TemplateFiles() {
 TEST(ChatTemplate, RealTemplatesMatchJinja2OnEveryFixture) {
   const std::vector<std::string> templates = TemplateFiles();
   ASSERT_GE(templates.size(), 8u) << "templates missing from " << kDataDir;
-  const auto fixtures = nlohmann::json::parse(ReadFile(std::string(MMS_SOURCE_DIR) + "/" + kDataDir + "/messages.json"));
+  const auto fixtures = nlohmann::ordered_json::parse(ReadFile(std::string(MMS_SOURCE_DIR) + "/" + kDataDir + "/messages.json"));
   ASSERT_GE(fixtures.size(), 10u);
   std::vector<RefCase> cases;
   for (const std::string& t : templates) {
@@ -123,6 +123,15 @@ TEST(ChatTemplate, RuntimeErrorsNameTheTemplateAndLine) {
               ErrorCode::kInvalidArgument, "chat template chat_template.jinja:3: unsupported operand type(s) for +");
   ExpectError([&] { tmpl.Render(nlohmann::json::parse(R"({"messages": []})")); }, ErrorCode::kInvalidArgument,
               "chat_template.jinja:3:");
+}
+
+TEST(ChatTemplate, OrderedJsonKeepsTheClientsKeyOrder) {
+  const auto tmpl = ChatTemplate::Parse("{{ tool|tojson }}|{% for k in tool %}{{ k }},{% endfor %}", "t");
+  const auto ordered = nlohmann::ordered_json::parse(R"({"tool": {"type": "function", "name": "f", "args": {"z": 1, "a": 2}}})");
+  EXPECT_EQ(tmpl.RenderOrdered(ordered), R"({"type": "function", "name": "f", "args": {"z": 1, "a": 2}}|type,name,args,)");
+  // nlohmann::json keeps objects sorted, so that is the order a template sees from it.
+  EXPECT_EQ(tmpl.Render(nlohmann::json::parse(ordered.dump())),
+            R"({"args": {"a": 2, "z": 1}, "name": "f", "type": "function"}|args,name,type,)");
 }
 
 TEST(ChatTemplate, IntegersAre64BitAndOverflowIsAnError) {
@@ -224,15 +233,15 @@ TEST(ChatTemplate, VariablesNestedTooDeepAreRefused) {
 TEST(ChatTemplate, ConcurrentRendersOfOneTemplateAgree) {
   const auto tmpl = ChatTemplate::Parse(
       ReadFile(std::string(MMS_SOURCE_DIR) + "/" + kDataDir + "/llama-3.1-instruct.jinja"), "llama-3.1-instruct.jinja");
-  const auto fixtures = nlohmann::json::parse(ReadFile(std::string(MMS_SOURCE_DIR) + "/" + kDataDir + "/messages.json"));
-  const nlohmann::json& vars = fixtures[9]["vars"];  // tools: the namespace-free but busiest path
-  const std::string expected = tmpl.Render(vars);
+  const auto fixtures = nlohmann::ordered_json::parse(ReadFile(std::string(MMS_SOURCE_DIR) + "/" + kDataDir + "/messages.json"));
+  const nlohmann::ordered_json& vars = fixtures[9]["vars"];  // tools: the namespace-free but busiest path
+  const std::string expected = tmpl.RenderOrdered(vars);
   std::vector<std::thread> threads;
   std::vector<int> mismatches(8, 0);
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 50; ++i) {
-        if (tmpl.Render(vars) != expected) ++mismatches[static_cast<size_t>(t)];
+        if (tmpl.RenderOrdered(vars) != expected) ++mismatches[static_cast<size_t>(t)];
       }
     });
   }

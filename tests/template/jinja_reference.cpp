@@ -25,10 +25,10 @@ std::string ReadFile(const std::string& path) {
 }  // namespace
 
 std::vector<nlohmann::json> RenderWithJinja2(const std::vector<RefCase>& cases) {
-  nlohmann::json doc;
-  doc["cases"] = nlohmann::json::array();
+  nlohmann::ordered_json doc;
+  doc["cases"] = nlohmann::ordered_json::array();
   for (const RefCase& c : cases) {
-    nlohmann::json j;
+    nlohmann::ordered_json j;
     if (!c.template_file.empty()) {
       j["template_file"] = c.template_file;
     } else {
@@ -86,7 +86,7 @@ void ExpectSameAsJinja2(const std::vector<RefCase>& cases) {
     std::string error;
     ErrorCode code = ErrorCode::kInternal;
     try {
-      output = ChatTemplate::Parse(source, c.label.empty() ? "case" : c.label).Render(c.vars);
+      output = ChatTemplate::Parse(source, c.label.empty() ? "case" : c.label).RenderOrdered(c.vars);
     } catch (const Error& e) {
       error = e.what();
       code = e.code();

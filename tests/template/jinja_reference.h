@@ -13,7 +13,8 @@ struct RefCase {
   std::string label;
   std::string template_text;  // or:
   std::string template_file;  // relative to the repository root
-  nlohmann::json vars = nlohmann::json::object();
+  // ordered_json: the variables reach both renderers with their keys in the written order.
+  nlohmann::ordered_json vars = nlohmann::ordered_json::object();
 };
 
 // One entry per case: {"output": ...} or {"error": ..., "raised": bool}. Fails the test (and

@@ -8,8 +8,8 @@ namespace mms::tmpl::testing {
 namespace {
 
 // Variables every case sees.
-nlohmann::json CommonVars() {
-  return nlohmann::json::parse(R"({
+nlohmann::ordered_json CommonVars() {
+  return nlohmann::ordered_json::parse(R"({
     "d": {"b": 1, "a": "x", "nested": {"k": [1, 2, {"z": null}]}},
     "l": [3, 1, 2],
     "words": ["banana", "Apple", "cherry", "apple"],
@@ -196,6 +196,12 @@ TEST(TemplateFeatures, Filters) {
       "[{{ 'a\\nb\\n\\nc'|indent }}][{{ 'a\\nb'|indent(2, true) }}][{{ 'a\\n\\nb'|indent(first=true, blank=true) }}][{{ 'x\\ny'|indent('> ') }}]",
       "{{ 'one two  three, four-five'|wordcount }} {{ ''|wordcount }}",
       "{{ l|sum }} {{ people|sum(attribute='age') }} {{ l|min }} {{ l|max }} {{ words|min }} {{ people|max(attribute='age')|attr('name') }}",
+      "{% if e|select %}lazy-true{% endif %}{% if e|select|list %}x{% else %}empty{% endif %} {{ l|map('string') is sequence }} {{ l|map('string') is iterable }} {{ l|reverse is sequence }} {{ l|reverse|reverse }} {{ (l|select('odd'))[0] }}",
+      "{{ l|select|length }}",
+      "{{ l|select|last }}",
+      "{{ l|select|tojson }}",
+      "{{ msgs|selectattr('role', 'equalto', 'user') == msgs|selectattr('role', 'equalto', 'user') }} {{ d|items|first }}",
+      "{{ 5|indent }}",
       "{{ 'x'|nosuchfilter }}",
       "{{ [1, 'a']|sort }}",
       "{{ 5|length }}",
@@ -215,6 +221,9 @@ TEST(TemplateFeatures, Tests) {
       "{{ 'abc' is lower }}{{ 'ABC' is upper }}{{ 'aBc' is lower }}{{ n is sameas none }}{{ t is sameas true }}",
       "{{ range is callable }}{{ d is callable }}{{ d.items is callable }}",
       "{{ msgs[0].content is string and msgs[0].content is not mapping }}",
+      "{{ 2.5 is odd }}{{ 2.5 is even }}{{ 3.0 is odd }}{{ nope is callable }}",
+      "{{ {} in d }}",
+      "{{ nope|int }}",
       "{{ 1 is nosuchtest }}",
       "{{ nope.x is defined }}",
   }));
