@@ -71,8 +71,10 @@ def render(env, case):
     if source is None:
         with open(os.path.join(ROOT, case["template_file"]), encoding="utf-8") as f:
             source = f.read()
+    # A fresh copy per case: some of Jinja's filters change their input in place (|indent on a list).
+    variables = json.loads(json.dumps(case.get("vars", {})))
     try:
-        return {"output": env.from_string(source).render(**case.get("vars", {}))}
+        return {"output": env.from_string(source).render(**variables)}
     except Raised as e:
         return {"error": e.message, "raised": True}
     except Exception as e:  # any failure of Jinja2 is an expected error on our side too
