@@ -177,7 +177,10 @@ std::string Indent(const std::string& s, const std::string& indention, bool firs
     }
   } else if (!lines.empty()) {
     rv = lines[0];
-    for (size_t i = 1; i < lines.size(); ++i) rv += "\n" + (lines[i].empty() ? "" : indention + lines[i]);
+    for (size_t i = 1; i < lines.size(); ++i) {
+      rv += '\n';
+      if (!lines[i].empty()) rv.append(indention).append(lines[i]);
+    }
   }
   return first ? indention + rv : rv;
 }

@@ -385,7 +385,9 @@ Value Interpreter::GetAttr(const Value& obj, const std::string& name) {
       break;
     }
   }
-  return Value::Undefined("'" + obj.TypeName() + " object' has no attribute '" + name + "'");
+  std::string hint = "'";
+  hint.append(obj.TypeName()).append(" object' has no attribute '").append(name).append("'");
+  return Value::Undefined(std::move(hint));
 }
 
 Value Interpreter::GetItem(const Value& obj, const Value& key) {
@@ -419,7 +421,9 @@ Value Interpreter::GetItem(const Value& obj, const Value& key) {
     return Value::String(std::move(s));
   }
   if (key.IsString()) return GetAttr(obj, key.Str());
-  return Value::Undefined("'" + obj.TypeName() + " object' has no attribute " + key.Repr());
+  std::string hint = "'";
+  hint.append(obj.TypeName()).append(" object' has no attribute ").append(key.Repr());
+  return Value::Undefined(std::move(hint));
 }
 
 Value Interpreter::Call(const Value& callee, CallArgs& args) {
