@@ -30,6 +30,8 @@ PACKAGES=(
   python3-jinja2
   # constrained JSON decoding's test validates generated documents with jsonschema (tests/generation)
   python3-jsonschema
+  # the LLaMA family's tiny-checkpoint tests compare with a float64 numpy forward (tests/models)
+  python3-numpy
 )
 # Peers for the benchmarks only (bench/): PyTorch and numpy from Debian, with OpenBLAS
 # so that PyTorch's fp32 matrix products do not fall back to the reference BLAS; onnx to

@@ -3,13 +3,20 @@
 // be called from unit tests and fuzz harnesses without a socket.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+namespace mms {
+class CancellationToken;
+}
+
 namespace mms::api {
+
+class ResponseStream;
 
 // Header names compare without regard to case (RFC 9110 5.1).
 bool HeaderNameEquals(std::string_view a, std::string_view b);
@@ -23,6 +30,10 @@ struct HttpRequest {
   std::string body;
   std::string remote_addr;  // the peer's IP address
   std::vector<std::string> path_params;  // the route pattern's capture groups, in order; "" when unmatched
+  // Cancelled when the client disconnects while the route runs (plain HTTP; over TLS a
+  // disconnect is seen only when a streamed write fails). Never null on a real connection;
+  // routes that wait long register with it to stop their work.
+  std::shared_ptr<CancellationToken> client_gone;
 
   // The first header of that name, if any.
   std::optional<std::string_view> Header(std::string_view name) const;
@@ -37,6 +48,8 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers;  // Content-Type is set by SetContent
   std::string body;
   std::string content_type;  // empty: no Content-Type header (an empty body)
+  // When set, the body is this stream (chunked transfer encoding), not `body`.
+  std::shared_ptr<ResponseStream> stream;
 
   void SetContent(std::string content, std::string type) {
     body = std::move(content);

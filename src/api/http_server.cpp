@@ -20,11 +20,14 @@
 #include <optional>
 #include <unordered_map>
 
+#include "api/generation_routes.h"
 #include "api/kserve_routes.h"
 #include "api/metrics_routes.h"
 #include "api/openai_routes.h"
 #include "api/predict_routes.h"
 #include "api/request_handler.h"
+#include "api/response_stream.h"
+#include "base/cancellation.h"
 
 namespace mms::api {
 
@@ -90,6 +93,19 @@ size_t RaiseOpenFileLimit() {
 
 }  // namespace
 
+// While a worker route runs or a response streams, one read stays pending on a plain-HTTP
+// connection: a client that closes its end makes it fail, and the request's client_gone
+// token is cancelled, so that a generation stops within one step instead of running for
+// nobody. (Over TLS a concurrent read cannot be cancelled cleanly; there a disconnect is
+// seen when a streamed write fails.) Bytes the read receives (a pipelined request) stay in
+// the connection's buffer.
+struct DisconnectWatch {
+  explicit DisconnectWatch(asio::io_context& io) : done(io) { done.expires_at(asio::steady_timer::time_point::max()); }
+  asio::steady_timer done;  // cancelled when the read ends
+  bool running = false;
+  bool finished = false;
+};
+
 struct HttpServer::Impl {
   Impl(ServerOptions o, runtime::ModelRepository& repository, Logger& log, runtime::Metrics& m)
       : options(std::move(o)),
@@ -103,6 +119,7 @@ struct HttpServer::Impl {
     RegisterPredictRoutes(router, context);
     RegisterKServeRoutes(router, context);
     RegisterOpenAIRoutes(router, context);
+    RegisterGenerationRoutes(router, context);
     RegisterMetricsRoutes(router, context);
   }
 
@@ -135,6 +152,12 @@ struct HttpServer::Impl {
   asio::awaitable<void> Write(Stream& stream, Exchange& ex, bool keep_alive, bool head_only);
   template <class Stream>
   asio::awaitable<void> Close(Stream& stream, bool drain);
+  void StartWatch(beast::tcp_stream& stream, beast::flat_buffer& buffer, std::shared_ptr<CancellationToken> gone,
+                  std::shared_ptr<DisconnectWatch> watch);
+  template <class Stream>
+  asio::awaitable<void> EndWatch(Stream& stream, DisconnectWatch& watch);
+  template <class Stream>
+  asio::awaitable<bool> WriteStream(Stream& stream, Exchange& ex, bool keep_alive, struct DisconnectWatch* watch);
   void ConnectionClosed();
 };
 
@@ -293,10 +316,15 @@ asio::awaitable<void> HttpServer::Impl::Serve(Stream& stream, const std::string&
         ex.request.body = std::move(full.get().body());
       }
     }
+    ex.request.client_gone = std::make_shared<CancellationToken>();
+    auto watch = std::make_shared<DisconnectWatch>(io);
     if (complete) {
       if (dispatcher.RunsInline(ex)) {
         dispatcher.Handle(ex);
       } else {
+        if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+          if (buffer.size() == 0) StartWatch(stream, buffer, ex.request.client_gone, watch);
+        }
         co_await asio::co_spawn(workers, [this, &ex]() -> asio::awaitable<void> {
           dispatcher.Handle(ex);
           co_return;
@@ -304,6 +332,24 @@ asio::awaitable<void> HttpServer::Impl::Serve(Stream& stream, const std::string&
       }
     }
     const bool keep_alive = complete && wants_keep_alive && !stopping;
+    if (ex.response.stream && !head_only) {
+      const bool written = co_await WriteStream(stream, ex, keep_alive, watch.get());
+      co_await EndWatch(stream, *watch);
+      dispatcher.Finish(ex);
+      if (!written || !keep_alive) {
+        co_await Close(stream, false);
+        co_return;
+      }
+      first = false;
+      continue;
+    }
+    co_await EndWatch(stream, *watch);
+    if (ex.request.client_gone->cancelled()) {
+      // Nobody to answer: the client closed while its request ran.
+      ex.error_message = "client disconnected before the answer";
+      dispatcher.Finish(ex);
+      co_return;
+    }
     dispatcher.Finish(ex);  // logged before the answer leaves: a client that has it finds the line
     co_await Write(stream, ex, keep_alive, head_only);
     if (!keep_alive) {
@@ -312,6 +358,89 @@ asio::awaitable<void> HttpServer::Impl::Serve(Stream& stream, const std::string&
     }
     first = false;
   }
+}
+
+void HttpServer::Impl::StartWatch(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                  std::shared_ptr<CancellationToken> gone, std::shared_ptr<DisconnectWatch> watch) {
+  watch->running = true;
+  stream.expires_never();
+  stream.async_read_some(buffer.prepare(4096), [&buffer, gone, watch](error_code ec, size_t n) {
+    if (!ec) {
+      buffer.commit(n);  // the start of a pipelined request: kept for the next parse
+    } else if (ec != asio::error::operation_aborted) {
+      gone->Cancel();  // closed or reset by the client
+    }
+    watch->finished = true;
+    watch->done.cancel();
+  });
+}
+
+// Stops the watch's read, if any, and waits until it has let go of the stream and buffer.
+template <class Stream>
+asio::awaitable<void> HttpServer::Impl::EndWatch(Stream& stream, DisconnectWatch& watch) {
+  if (!watch.running) co_return;
+  error_code ec;
+  if (!watch.finished) Lowest(stream).socket().cancel(ec);
+  while (!watch.finished) co_await watch.done.async_wait(asio::redirect_error(kAwait, ec));
+  watch.running = false;
+}
+
+template <class Stream>
+asio::awaitable<bool> HttpServer::Impl::WriteStream(Stream& stream, Exchange& ex, bool keep_alive,
+                                                    DisconnectWatch* watch) {
+  HttpResponse& r = ex.response;
+  std::shared_ptr<ResponseStream> body = r.stream;
+  http::response<http::empty_body> out;
+  out.version(11);
+  out.result(static_cast<unsigned>(r.status));
+  out.set(http::field::server, "mmserve");
+  for (const auto& [name, value] : r.headers) out.set(name, value);
+  if (!r.content_type.empty()) out.set(http::field::content_type, r.content_type);
+  out.keep_alive(keep_alive);
+  out.chunked(true);
+  error_code ec;
+  Lowest(stream).expires_after(options.write_timeout);
+  http::response_serializer<http::empty_body> serializer(out);
+  co_await http::async_write_header(stream, serializer, asio::redirect_error(kAwait, ec));
+
+  // Woken by the producer (any thread) through a post to this connection's I/O thread.
+  auto wake = std::make_shared<asio::steady_timer>(io, asio::steady_timer::time_point::max());
+  body->SetWakeup([wake, this] { asio::post(io, [wake] { wake->cancel(); }); });
+  // A disconnect seen by the watch must wake the wait too.
+  ex.request.client_gone->OnCancel([wake, this] { asio::post(io, [wake] { wake->cancel(); }); });
+  std::string pending;
+  bool ok = !ec;
+  while (ok) {
+    pending.clear();
+    const bool closed = body->Take(pending);
+    if (!pending.empty()) {
+      Lowest(stream).expires_after(options.write_timeout);
+      co_await asio::async_write(stream, http::make_chunk(asio::buffer(pending)), asio::redirect_error(kAwait, ec));
+      if (ec) break;
+      continue;  // more may have come while writing
+    }
+    if (closed) {
+      Lowest(stream).expires_after(options.write_timeout);
+      co_await asio::async_write(stream, http::make_chunk_last(), asio::redirect_error(kAwait, ec));
+      if (ec) ok = false;
+      break;
+    }
+    if (ex.request.client_gone->cancelled()) {
+      ok = false;
+      break;
+    }
+    wake->expires_at(asio::steady_timer::time_point::max());
+    co_await wake->async_wait(asio::redirect_error(kAwait, ec));
+    ec = {};
+  }
+  body->SetWakeup({});
+  if (!ok || ec) {
+    ex.request.client_gone->Cancel();  // the producer stops its work
+    ex.error_message = "client disconnected during the streamed answer";
+    ok = false;
+  }
+  for (const auto& [name, value] : body->log_fields()) ex.info.log_fields[name] = value;
+  co_return ok;
 }
 
 template <class Stream>

@@ -16,7 +16,7 @@ constexpr char kServerVersion[] = "0.1.0";
 
 json Duration(const runtime::DurationStat& d) { return {{"count", d.count}, {"ns", d.ns}}; }
 
-json Tensor(const char* name, const char* datatype, std::vector<int64_t> shape) {
+json Tensor(const std::string& name, const std::string& datatype, std::vector<int64_t> shape) {
   return {{"name", name}, {"datatype", datatype}, {"shape", std::move(shape)}};
 }
 
@@ -41,21 +41,24 @@ json ServerMetadata() {
           {"extensions", {"binary_tensor_data", "model_repository", "model_configuration", "statistics"}}};
 }
 
-std::string PlatformOf(const io::ModelConfig& config) {
-  return config.backend.empty() ? "mmserve_clip" : config.backend;
+std::string PlatformOf(const io::ModelConfig& config, const std::string& family) {
+  return config.backend.empty() ? "mmserve_" + family : config.backend;
 }
 
 json ModelMetadata(const std::string& name, const std::vector<int64_t>& versions, const std::string& platform,
-                   int64_t embed_dim) {
+                   const std::vector<runtime::TensorSpec>& inputs, const std::vector<runtime::TensorSpec>& outputs) {
   json version_names = json::array();
   for (int64_t v : versions) version_names.push_back(std::to_string(v));
+  const auto tensors = [](const std::vector<runtime::TensorSpec>& specs) {
+    json list = json::array();
+    for (const auto& t : specs) list.push_back(Tensor(t.name, t.datatype, t.shape));
+    return list;
+  };
   return {{"name", name},
           {"versions", std::move(version_names)},
           {"platform", platform},
-          {"inputs", {Tensor(kImageInput, "BYTES", {-1}), Tensor(kTextInput, "BYTES", {-1})}},
-          {"outputs",
-           {Tensor(kImageEmbedsOutput, "FP32", {-1, embed_dim}), Tensor(kTextEmbedsOutput, "FP32", {-1, embed_dim}),
-            Tensor(kLogitsPerImageOutput, "FP32", {-1, -1}), Tensor(kProbsOutput, "FP32", {-1, -1})}}};
+          {"inputs", tensors(inputs)},
+          {"outputs", tensors(outputs)}};
 }
 
 json ModelConfigJson(const io::ModelConfig& config, const std::string& name) {

@@ -24,12 +24,12 @@ int64_t ParseVersion(std::string_view text);
 // GET /v2: {name:"mmserve", version, extensions:[...]}.
 nlohmann::json ServerMetadata();
 
-// GET /v2/models/{m}: the CLIP tensor signature (BYTES inputs, FP32 outputs of width
-// `embed_dim`), with `versions` as strings. `platform` is the backend named in
-// config.pbtxt, or "mmserve_clip".
+// GET /v2/models/{m}: the model's tensor signature, with `versions` as strings.
+// `platform` is the backend named in config.pbtxt, or "mmserve_<family>".
 nlohmann::json ModelMetadata(const std::string& name, const std::vector<int64_t>& versions, const std::string& platform,
-                             int64_t embed_dim);
-std::string PlatformOf(const io::ModelConfig& config);
+                             const std::vector<runtime::TensorSpec>& inputs,
+                             const std::vector<runtime::TensorSpec>& outputs);
+std::string PlatformOf(const io::ModelConfig& config, const std::string& family);
 
 // GET /v2/models/{m}/config: the served config with the model's name filled in.
 nlohmann::json ModelConfigJson(const io::ModelConfig& config, const std::string& name);

@@ -83,7 +83,8 @@ void HandleModelMetadata(const HttpRequest& req, HttpResponse& res, RouteContext
   const ModelRef ref = RefFrom(req);
   const auto served = FindModelFor(ctx, info, ref.name, ref.version);
   const auto versions = ref.version ? std::vector<int64_t>{ref.version} : ReadyVersions(ctx.repository, ref.name);
-  SetJson(res, ModelMetadata(ref.name, versions, PlatformOf(served->config()), served->embed_dim()));
+  SetJson(res, ModelMetadata(ref.name, versions, PlatformOf(served->config(), served->family()), served->kserve_inputs(),
+                             served->kserve_outputs()));
 }
 
 void HandleModelConfig(const HttpRequest& req, HttpResponse& res, RouteContext& ctx, RequestInfo& info) {
@@ -113,7 +114,7 @@ void HandleStats(const ModelRef* ref, HttpResponse& res, RouteContext& ctx) {
 }
 
 // Runs the model on the request's inputs, computing only what the requested outputs need.
-std::map<std::string, Matrix> Infer(runtime::ServedModel& model, const InferRequest& request) {
+std::map<std::string, Matrix> Infer(runtime::ClipServedModel& model, const InferRequest& request) {
   const bool need_scores = request.Wants(kLogitsPerImageOutput) || request.Wants(kProbsOutput);
   const bool need_images = need_scores || request.Wants(kImageEmbedsOutput);
   const bool need_texts = need_scores || request.Wants(kTextEmbedsOutput);
@@ -145,7 +146,7 @@ void HandleInfer(const HttpRequest& req, HttpResponse& res, RouteContext& ctx, R
   std::optional<std::string> header_length;
   if (const auto h = req.Header(kHeaderLengthHeader)) header_length = std::string(*h);
   const InferRequest request = ParseInferRequest(req.body, header_length, ctx.limits);
-  InferResponseBody out = EncodeInferResponse(request, model->name(), model->version(), Infer(*model, request));
+  InferResponseBody out = EncodeInferResponse(request, model->name(), model->version(), Infer(RequireClip(*model), request));
   if (out.has_binary) res.SetHeader(kHeaderLengthHeader, std::to_string(out.json_length));
   res.SetContent(std::move(out.body), out.has_binary ? "application/octet-stream" : "application/json");
 }

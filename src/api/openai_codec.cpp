@@ -245,7 +245,15 @@ std::string EmbeddingsResponseJson(const std::string& model, const std::vector<s
 namespace {
 
 json ModelObject(const ModelInfo& model) {
-  return {{"id", model.id}, {"object", "model"}, {"created", model.created}, {"owned_by", "mmserve"}};
+  json j = {{"id", model.id}, {"object", "model"}, {"created", model.created}, {"owned_by", "mmserve"}};
+  if (!model.family.empty()) j["family"] = model.family;
+  if (model.generates) {
+    j["capabilities"] = {"completions", "chat"};
+    j["max_model_len"] = model.max_model_len;
+  } else if (!model.family.empty()) {
+    j["capabilities"] = {"embeddings"};
+  }
+  return j;
 }
 
 }  // namespace

@@ -63,6 +63,11 @@ std::string EmbeddingsResponseJson(const std::string& model, const std::vector<s
 struct ModelInfo {
   std::string id;
   int64_t created = 0;  // unix seconds; 0 when unknown
+  // Generative models: what they do and their context length (vLLM's max_model_len);
+  // empty / 0 for the others.
+  std::string family;
+  bool generates = false;
+  int64_t max_model_len = 0;
 };
 
 // {"id":...,"object":"model","created":...,"owned_by":"mmserve"}

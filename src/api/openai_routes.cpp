@@ -6,6 +6,7 @@
 
 #include "api/openai_codec.h"
 #include "api/request_handler.h"
+#include "runtime/generative_served_model.h"
 
 namespace mms::api {
 
@@ -20,7 +21,20 @@ std::vector<openai::ModelInfo> ReadyModels(const runtime::ModelRepository& repos
     if (status.state != runtime::ModelState::kReady) continue;
     if (caller.models && !caller.models->count(status.name)) continue;
     const bool seen = std::any_of(models.begin(), models.end(), [&](const auto& m) { return m.id == status.name; });
-    if (!seen) models.push_back({status.name, 0});
+    if (seen) continue;
+    openai::ModelInfo info;
+    info.id = status.name;
+    try {
+      const auto served = repository.Find(status.name);
+      info.family = served->family();
+      if (auto* generator = served->AsGenerator()) {
+        info.generates = true;
+        info.max_model_len = generator->context_length();
+      }
+    } catch (const Error&) {
+      // unloaded since Index(): listed without details
+    }
+    models.push_back(std::move(info));
   }
   return models;
 }
@@ -41,7 +55,8 @@ void HandleGetModel(const std::string& id, HttpResponse& res, RouteContext& ctx,
 // OpenAI's are: clients compare them with a dot product.
 void HandleEmbeddings(const HttpRequest& req, HttpResponse& res, RouteContext& ctx, RequestInfo& info) {
   openai::EmbeddingsRequest request = openai::ParseEmbeddingsRequest(req.body, ctx.limits);
-  const auto served = FindModelFor(ctx, info, request.model);  // 403 not allowed, 404 unknown, 503 not ready
+  const auto found = FindModelFor(ctx, info, request.model);  // 403 not allowed, 404 unknown, 503 not ready
+  runtime::ClipServedModel* served = &RequireClip(*found);
   if (request.dimensions && *request.dimensions != served->embed_dim()) {
     ThrowInvalidArgument("\"dimensions\" is " + std::to_string(*request.dimensions) + " but model \"" +
                          request.model + "\" makes " + std::to_string(served->embed_dim()) +

@@ -45,7 +45,7 @@ void HandlePredict(const HttpRequest& req, HttpResponse& res, RouteContext& ctx,
   if (image->content.empty()) throw Error(ErrorCode::kUnsupportedMedia, "the \"image\" file is empty");
 
   const auto model = FindModelFor(ctx, info, ctx.repository.DefaultModel());  // held until the response is built
-  const auto scores = model->Classify(image->content, texts);
+  const auto scores = RequireClip(*model).Classify(image->content, texts);
   res.SetContent(PredictResponseJson(scores), "application/json");
 }
 

@@ -200,6 +200,14 @@ void RequestDispatcher::Finish(Exchange& ex) {
     fields["version"] = ex.info.version;
   }
   if (ex.info.principal.authenticated) fields["client"] = ex.info.principal.client;
+  for (const auto& [name, value] : ex.info.log_fields) {
+    // Counts print as integers ("completion_tokens":16), times as they are.
+    if (value == static_cast<double>(static_cast<int64_t>(value))) {
+      fields[name] = static_cast<int64_t>(value);
+    } else {
+      fields[name] = value;
+    }
+  }
   if (!ex.error_message.empty()) fields["error"] = ex.error_message;
   ctx_.logger.Log(ex.response.status >= 500 ? LogLevel::kError : LogLevel::kInfo, "request", fields);
 }

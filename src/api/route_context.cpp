@@ -11,4 +11,18 @@ std::shared_ptr<runtime::ServedModel> FindModelFor(RouteContext& ctx, RequestInf
   return model;
 }
 
+runtime::ClipServedModel& RequireClip(runtime::ServedModel& model) {
+  if (auto* clip = model.AsClip()) return *clip;
+  ThrowInvalidArgument("model \"" + model.name() + "\" is a " + model.family() +
+                       " model: it generates text (use /v1/completions, /v1/chat/completions or "
+                       "/v2/models/{m}/generate), it does not embed or classify");
+}
+
+runtime::GenerativeServedModel& RequireGenerator(runtime::ServedModel& model) {
+  if (auto* generator = model.AsGenerator()) return *generator;
+  ThrowInvalidArgument("model \"" + model.name() + "\" is a " + model.family() +
+                       " model: it embeds and classifies (use /v1/embeddings, /predict or /v2/models/{m}/infer), "
+                       "it does not generate text");
+}
+
 }  // namespace mms::api

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -10,6 +11,7 @@
 #include "api/input_limits.h"
 #include "base/logger.h"
 #include "runtime/metrics.h"
+#include "runtime/clip_served_model.h"
 #include "runtime/model_repository.h"
 
 namespace mms::api {
@@ -30,6 +32,9 @@ struct RequestInfo {
   // until a route finds one (a name the repository does not know is never recorded here).
   std::string model;
   int64_t version = 0;
+  // Numbers the route adds to the request's log line (a generation's token counts and
+  // time to first token). A streamed response sets them on its ResponseStream instead.
+  std::map<std::string, double> log_fields;
 };
 
 // The model version a request names, after checking that the caller may use it: every
@@ -37,5 +42,9 @@ struct RequestInfo {
 // and the version found is recorded in `info`.
 std::shared_ptr<runtime::ServedModel> FindModelFor(RouteContext& ctx, RequestInfo& info, const std::string& name,
                                                    int64_t version = 0);
+
+// The capability a route needs, or 400 naming the model and what it is for.
+runtime::ClipServedModel& RequireClip(runtime::ServedModel& model);
+runtime::GenerativeServedModel& RequireGenerator(runtime::ServedModel& model);
 
 }  // namespace mms::api

@@ -14,7 +14,9 @@ const char kUsage[] =
     "commands:\n"
     "  serve     --model-repository DIR [--host H] [--port P] [--threads N] [--image-pipeline hf|openai]\n"
     "            [--default-model NAME] [--http-threads N] [--log-level L] [--log-format json|text]\n"
-    "            [--precision fp32|bf16|int8]\n"
+    "            [--precision fp32|bf16|int8] [--kv-cache-mb N] [--max-running-sequences N]\n"
+    "            [--max-tokens-per-step N] [--max-waiting-sequences N] [--chat-template FILE]\n"
+    "            (README lists every flag)\n"
     "  tokenize  --model DIR (--text T | --text-file F)...\n"
     "  embed     --model DIR [--image F]... [--text T]... [--text-file F]... [--image-pipeline hf|openai]\n"
     "            [--precision fp32|bf16|int8]\n"
@@ -26,8 +28,9 @@ const char kUsage[] =
     "            [--revision REV] [--include PATTERN]... [--retries N]\n"
     "            (the hub's address from --hf-endpoint or HF_ENDPOINT; a token from HF_TOKEN)\n"
     "\n"
-    "A model DIR is a Hugging Face checkpoint folder (config.json, model.safetensors, vocab.json,\n"
-    "merges.txt, preprocessor_config.json).\n";
+    "A model DIR is a Hugging Face checkpoint folder: CLIP (config.json, model.safetensors, vocab.json,\n"
+    "merges.txt, preprocessor_config.json) for every command; LLaMA-family decoders (config.json,\n"
+    "safetensors, tokenizer.json, tokenizer_config.json) are served by `serve`.\n";
 
 }  // namespace
 

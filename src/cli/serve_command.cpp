@@ -54,6 +54,20 @@ runtime::RepositoryOptions RepositoryOptionsFrom(const Args& args, const api::In
   const double budget_mb = args.GetDouble("memory-budget-mb", 0);  // config.pbtxt's memory_budget_mb overrides it
   if (!(budget_mb >= 0) || budget_mb > 1e9) ThrowInvalidArgument("--memory-budget-mb must be between 0 (none) and 1e9");
   o.defaults.memory_budget_bytes = static_cast<uint64_t>(budget_mb * (1 << 20));
+  // Generative models (config.pbtxt parameters of the same names override these).
+  auto& g = o.defaults.generation;
+  const int kv_mb = args.GetInt("kv-cache-mb", static_cast<int>(g.kv_cache_bytes >> 20));
+  if (kv_mb < 1) ThrowInvalidArgument("--kv-cache-mb must be at least 1");
+  g.kv_cache_bytes = static_cast<uint64_t>(kv_mb) << 20;
+  g.max_running_sequences = args.GetInt("max-running-sequences", g.max_running_sequences);
+  if (g.max_running_sequences < 1 || g.max_running_sequences > 4096) {
+    ThrowInvalidArgument("--max-running-sequences must be between 1 and 4096");
+  }
+  g.max_tokens_per_step = args.GetInt("max-tokens-per-step", g.max_tokens_per_step);
+  if (g.max_tokens_per_step < 16) ThrowInvalidArgument("--max-tokens-per-step must be at least 16");
+  g.max_waiting = args.GetInt("max-waiting-sequences", g.max_waiting);
+  if (g.max_waiting < 1) ThrowInvalidArgument("--max-waiting-sequences must be at least 1");
+  g.chat_template_file = args.Get("chat-template", "");
   return o;
 }
 
@@ -111,7 +125,8 @@ int ServeCommand(int argc, char** argv) {
                    "jwt-audience", "rate-limit", "rate-burst", "circuit-breaker-failures",
                    "circuit-breaker-cooldown-secs", "health-check-secs", "health-check-failures", "memory-budget-mb",
                    "tls-cert", "tls-key", "precision", "max-images", "max-request-pixels", "max-connections", "tls-ciphers",
-                   "header-timeout-secs", "body-timeout-secs", "keep-alive-timeout-secs", "write-timeout-secs"};
+                   "header-timeout-secs", "body-timeout-secs", "keep-alive-timeout-secs", "write-timeout-secs",
+                   "kv-cache-mb", "max-running-sequences", "max-tokens-per-step", "max-waiting-sequences", "chat-template"};
   // Test builds (mmserve-testing) add their fault-injection flags; production adds none.
   for (const auto& flag : runtime::FaultInjectionFlags()) value_flags.insert(flag);
   Args args(argc, argv, 2, value_flags, {"protect-health"});

@@ -86,6 +86,7 @@ void Metrics::CountRejection(ErrorCode code) {
 std::string Metrics::Exposition(const ModelRepository& repository) const {
   std::vector<prometheus::MetricFamily> families = registry_->Collect();
   for (auto& f : CollectModelMetrics(repository, cache_.get())) families.push_back(std::move(f));
+  for (auto& f : CollectGenerationMetrics(repository)) families.push_back(std::move(f));
   for (auto& f : CollectCacheMetrics(cache_.get())) families.push_back(std::move(f));
   for (auto& f : CollectProcessMetrics()) families.push_back(std::move(f));
   return prometheus::TextSerializer().Serialize(families);

@@ -9,6 +9,8 @@
 
 #include "base/error.h"
 #include "runtime/embedding_cache.h"
+#include "runtime/clip_served_model.h"
+#include "runtime/generative_served_model.h"
 #include "runtime/model_repository.h"
 
 namespace mms::runtime {
@@ -70,7 +72,86 @@ ClientMetric BatchSizeHistogram(std::vector<ClientMetric::Label> labels, const s
   return m;
 }
 
+ClientMetric LatencyHistogramOf(std::vector<ClientMetric::Label> labels, const LatencyHistogram::Snapshot& s) {
+  ClientMetric m = WithLabels(std::move(labels));
+  uint64_t cumulative = 0;
+  const auto& bounds = LatencyHistogram::Bounds();
+  for (size_t i = 0; i < bounds.size(); ++i) {
+    cumulative += s.buckets[i];
+    m.histogram.bucket.push_back({cumulative, bounds[i]});
+  }
+  m.histogram.sample_count = s.count;
+  m.histogram.sample_sum = s.sum;
+  return m;
+}
+
 }  // namespace
+
+std::vector<MetricFamily> CollectGenerationMetrics(const ModelRepository& repository) {
+  MetricFamily ttft = Family("mmserve_time_to_first_token_seconds",
+                             "From a sequence's submission to its first generated token", MetricType::Histogram);
+  MetricFamily itl = Family("mmserve_inter_token_latency_seconds", "Between consecutive tokens of a sequence",
+                            MetricType::Histogram);
+  MetricFamily e2e = Family("mmserve_generation_seconds", "From a sequence's submission to its end",
+                            MetricType::Histogram);
+  MetricFamily queue = Family("mmserve_generation_queue_seconds",
+                              "From a sequence's submission to the step that produced its first token",
+                              MetricType::Histogram);
+  MetricFamily prompt = Family("mmserve_prompt_tokens_total", "Prompt tokens of finished sequences", MetricType::Counter);
+  MetricFamily generated = Family("mmserve_generated_tokens_total", "Tokens generated", MetricType::Counter);
+  MetricFamily computed = Family("mmserve_prompt_tokens_computed_total",
+                                 "Prompt tokens run through the model (the rest came from the prefix cache)",
+                                 MetricType::Counter);
+  MetricFamily running = Family("mmserve_sequences_running", "Sequences in the running batch", MetricType::Gauge);
+  MetricFamily waiting = Family("mmserve_sequences_waiting", "Sequences waiting to run", MetricType::Gauge);
+  MetricFamily kv_total = Family("mmserve_kv_cache_blocks", "KV-cache blocks of the model", MetricType::Gauge);
+  MetricFamily kv_used = Family("mmserve_kv_cache_blocks_used", "KV-cache blocks held by sequences now",
+                                MetricType::Gauge);
+  MetricFamily prefix = Family("mmserve_prefix_cache_queries_total",
+                               "Full prompt blocks looked up in the prefix cache, by result", MetricType::Counter);
+  MetricFamily preemptions = Family("mmserve_preemptions_total",
+                                    "Sequences preempted (to be recomputed) because the KV cache was full",
+                                    MetricType::Counter);
+  MetricFamily steps = Family("mmserve_generation_steps_total", "Batched decoder steps", MetricType::Counter);
+  for (const ModelVersionStatus& s : repository.Index()) {
+    if (s.version <= 0 || s.state != ModelState::kReady) continue;
+    std::shared_ptr<ServedModel> model;
+    try {
+      model = repository.Find(s.name, s.version);
+    } catch (const Error&) {
+      continue;
+    }
+    const GenerativeServedModel* g = model->AsGenerator();
+    if (!g) continue;
+    const std::vector<ClientMetric::Label> labels = {{"model", s.name}, {"version", std::to_string(s.version)}};
+    const GenerationMetricsSnapshot m = g->Metrics();
+    ttft.metric.push_back(LatencyHistogramOf(labels, m.time_to_first_token));
+    itl.metric.push_back(LatencyHistogramOf(labels, m.inter_token));
+    e2e.metric.push_back(LatencyHistogramOf(labels, m.end_to_end));
+    queue.metric.push_back(LatencyHistogramOf(labels, m.queue));
+    prompt.metric.push_back(CounterOf(labels, static_cast<double>(m.prompt_tokens)));
+    generated.metric.push_back(CounterOf(labels, static_cast<double>(m.engine.generated_tokens)));
+    computed.metric.push_back(CounterOf(labels, static_cast<double>(m.engine.prompt_tokens_computed)));
+    running.metric.push_back(GaugeOf(labels, m.engine.running));
+    waiting.metric.push_back(GaugeOf(labels, m.engine.waiting));
+    kv_total.metric.push_back(GaugeOf(labels, m.engine.kv_blocks_total));
+    kv_used.metric.push_back(GaugeOf(labels, m.engine.kv_blocks_used));
+    auto hit = labels, miss = labels;
+    hit.push_back({"result", "hit"});
+    miss.push_back({"result", "miss"});
+    prefix.metric.push_back(CounterOf(hit, static_cast<double>(m.engine.prefix_cache_hits)));
+    prefix.metric.push_back(
+        CounterOf(miss, static_cast<double>(m.engine.prefix_cache_queries - m.engine.prefix_cache_hits)));
+    preemptions.metric.push_back(CounterOf(labels, static_cast<double>(m.engine.preemptions)));
+    steps.metric.push_back(CounterOf(labels, static_cast<double>(m.engine.steps)));
+  }
+  std::vector<MetricFamily> out;
+  for (MetricFamily* f : {&ttft, &itl, &e2e, &queue, &prompt, &generated, &computed, &running, &waiting, &kv_total,
+                          &kv_used, &prefix, &preemptions, &steps}) {
+    out.push_back(std::move(*f));
+  }
+  return out;
+}
 
 std::vector<MetricFamily> CollectModelMetrics(const ModelRepository& repository, const EmbeddingCache* cache) {
   MetricFamily state = Family("mmserve_model_state",
@@ -144,7 +225,7 @@ std::vector<MetricFamily> CollectModelMetrics(const ModelRepository& repository,
     compute.metric.push_back(SummaryOf(with("phase", "infer"), stats.compute_infer));
     compute.metric.push_back(SummaryOf(with("phase", "postprocess"), stats.compute_output));
     batch_size.metric.push_back(BatchSizeHistogram(labels, stats.batch_stats));
-    if (model->caching()) {
+    if (const ClipServedModel* clip = model->AsClip(); clip && clip->caching()) {
       auto lookups = [&](const char* level, uint64_t hits, uint64_t misses) {
         auto l = with("level", level);
         l.push_back({"result", "hit"});

@@ -25,6 +25,11 @@ class ModelRepository;
 std::vector<prometheus::MetricFamily> CollectModelMetrics(const ModelRepository& repository,
                                                           const EmbeddingCache* cache = nullptr);
 
+// Per generative model version: time to first token, inter-token latency, end-to-end and
+// queue time (histograms), prompt / generated / computed token counters, running and
+// waiting sequences, KV-cache blocks in use, prefix-cache lookups, preemptions, steps.
+std::vector<prometheus::MetricFamily> CollectGenerationMetrics(const ModelRepository& repository);
+
 // The shared cache's levels: mmserve_cache_entries, mmserve_cache_bytes,
 // mmserve_cache_capacity_bytes, mmserve_cache_evictions_total, mmserve_cache_errors_total,
 // mmserve_cache_up. Nothing without a cache.

@@ -226,12 +226,11 @@ void ModelRepository::Sync(const std::string& name, bool force_reload) {
         e.status.state = ModelState::kReady;
         const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
         e.status.load_seconds = ms / 1000;
-        const models::ClipModel& clip = e.model->pipeline().model();
-        if (!clip.precision_note().empty()) {
-          logger_.Warning("model precision fell back", {{"model", name}, {"version", v}, {"reason", clip.precision_note()}});
+        if (const std::string note = e.model->precision_note(); !note.empty()) {
+          logger_.Warning("model precision fell back", {{"model", name}, {"version", v}, {"reason", note}});
         }
-        logger_.Info("model loaded", {{"model", name}, {"version", v}, {"load_ms", ms},
-                                      {"precision", PrecisionName(clip.precision())}});
+        logger_.Info("model loaded", {{"model", name}, {"version", v}, {"load_ms", ms}, {"family", e.model->family()},
+                                      {"precision", e.model->precision_name()}});
       } catch (const std::exception& e2) {
         e.status.reason = e2.what();
         logger_.Error("model failed to load", {{"model", name}, {"version", v}, {"reason", e2.what()}});

@@ -1,26 +1,22 @@
-// One model version being served: the loaded pipeline, its instances, and the dynamic
-// batchers in front of them (images and texts batch separately). Requests from any
-// thread call Embed*/Classify; preprocessing runs on the caller's thread, so it overlaps
-// with inference of other requests, and the forward passes run on the batchers' instance
-// threads. Statistics are kept as Triton's statistics extension reports them.
+// One model version being served, whatever its family: what the repository, the health
+// checker, the metrics and the routes see. A family's checkpoint is detected and loaded
+// through the registry in models/model_family.h; each scheduling kind has its own
+// subclass (ClipServedModel: encoder batching; GenerativeServedModel: iteration-level
+// generation). Routes ask for the capability they need (AsClip, AsGenerator) and answer
+// 400 naming the model when it does not have it.
 #pragma once
 
-#include <atomic>
-#include <functional>
 #include <chrono>
+#include <cstdint>
 #include <memory>
-#include <mutex>
-#include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "io/model_config.h"
 #include "models/clip/clip_pipeline.h"
+#include "models/model_family.h"
 #include "runtime/circuit_breaker.h"
-#include "runtime/dynamic_batcher.h"
 #include "runtime/embedding_cache.h"
-#include "runtime/fault_injection.h"
 #include "runtime/memory_budget.h"
 
 namespace mms {
@@ -28,6 +24,28 @@ class Logger;
 }
 
 namespace mms::runtime {
+
+class ClipServedModel;
+class GenerativeServedModel;
+
+// One tensor of a model's KServe signature (GET /v2/models/{m}).
+struct TensorSpec {
+  std::string name;
+  std::string datatype;  // "BYTES", "FP32", ...
+  std::vector<int64_t> shape;  // -1: any size
+};
+
+// Serving settings of generative models that config.pbtxt may override (parameters
+// kv_cache_mb, max_running_sequences, max_tokens_per_step, max_waiting, block_tokens).
+struct GenerationDefaults {
+  uint64_t kv_cache_bytes = 256ull << 20;
+  int max_running_sequences = 64;
+  int max_tokens_per_step = 512;
+  int max_waiting = 256;
+  int block_tokens = 16;
+  bool prefix_caching = true;
+  std::string chat_template_file;  // --chat-template: overrides every model's template
+};
 
 // Settings that apply to every model unless its config.pbtxt says otherwise.
 struct ServingDefaults {
@@ -44,6 +62,7 @@ struct ServingDefaults {
   // 0 = no budget: the configured max_batch_size alone.
   uint64_t memory_budget_bytes = 0;
   Logger* logger = nullptr;  // breaker state changes are logged here
+  GenerationDefaults generation;  // generative families
 };
 
 struct DurationStat {
@@ -81,49 +100,37 @@ struct ModelStats {
 
 class ServedModel {
  public:
-  // Loads the checkpoint in `dir` and starts the batchers. Throws on any load error.
+  // Detects the family of the checkpoint in `dir` (or takes config.pbtxt's backend) and
+  // loads it with the serving machinery of its scheduling kind. Throws on any load error.
   static std::shared_ptr<ServedModel> Load(const std::string& name, int64_t version, const std::string& dir,
                                            const io::ModelConfig& config, const ServingDefaults& defaults);
-  ~ServedModel();
+  // What loading a copy of the checkpoint in `dir` with `config` will take: its memory
+  // budget where it has one, else the bytes of its weight files (plus a generative
+  // model's KV cache). The repository checks it before loading a second copy.
+  static uint64_t MemoryToLoad(const std::string& dir, const io::ModelConfig& config, const ServingDefaults& defaults);
+
+  virtual ~ServedModel() = default;
 
   const std::string& name() const { return name_; }
   int64_t version() const { return version_; }
   const std::string& dir() const { return dir_; }
   const io::ModelConfig& config() const { return config_; }
-  const models::ClipPipeline& pipeline() const { return *pipeline_; }
-  int64_t embed_dim() const { return pipeline_->model().embed_dim(); }
-  // What this copy needs in memory: weights, and bytes per batch item of each tower.
-  const MemoryEstimate& memory_estimate() const { return memory_estimate_; }
-  // The largest batch a tower ("image", "text") runs: the configured one, lowered by the
-  // memory budget; and the ceiling it runs under now, lowered by allocation failures.
-  int max_batch_size(const std::string& part) const;
-  int batch_ceiling(const std::string& part) const;
-  // What loading a copy of the checkpoint in `dir` with `config` will take: its memory
-  // budget where it has one, else the bytes of its weight files. The repository checks
-  // it against the memory available before loading a copy next to one that serves.
-  static uint64_t MemoryToLoad(const std::string& dir, const io::ModelConfig& config, const ServingDefaults& defaults);
-  float logit_scale() const { return pipeline_->model().logit_scale(); }
 
-  // Each image / text is one batcher item. Errors: the input's (kUnsupportedMedia,
-  // kTooLarge, kInvalidArgument), or kUnavailable when the queue is full, kTimeout when
-  // the request waited longer than its timeout (default: the config's).
-  models::Embeddings EmbedImages(const std::vector<std::string_view>& encoded_images,
-                                 std::optional<std::chrono::microseconds> timeout = {});
-  models::Embeddings EmbedTexts(const std::vector<std::string>& texts,
-                                std::optional<std::chrono::microseconds> timeout = {});
-  // Zero-shot scores, sorted highest first.
-  std::vector<models::LabelScore> Classify(std::string_view encoded_image, const std::vector<std::string>& texts);
-  // Both halves and the scores of one request (KServe's IMAGE + TEXT): logits[i][t] and
-  // probs[i][t] for image i and text t.
-  struct JointResult {
-    models::Embeddings images, texts;
-    std::vector<std::vector<float>> logits, probs;
-  };
-  JointResult EmbedBoth(const std::vector<std::string_view>& encoded_images, const std::vector<std::string>& texts,
-                        std::optional<std::chrono::microseconds> timeout = {});
+  virtual const char* family() const = 0;
+  virtual models::SchedulingKind scheduling() const = 0;
+  // Capabilities: null when this model does not have them.
+  virtual ClipServedModel* AsClip() { return nullptr; }
+  virtual GenerativeServedModel* AsGenerator() { return nullptr; }
 
-  ModelStats Stats() const;
-  bool caching() const { return cache_ != nullptr; }
+  // The KServe signature: what /v2/models/{m} lists as inputs and outputs.
+  virtual std::vector<TensorSpec> kserve_inputs() const = 0;
+  virtual std::vector<TensorSpec> kserve_outputs() const = 0;
+  virtual const MemoryEstimate& memory_estimate() const = 0;
+  // The precision the model runs in ("fp32", "bf16", "int8"), and why it differs from the
+  // one asked for, if it does (a CPU without the instructions); for the load log line.
+  virtual const char* precision_name() const = 0;
+  virtual std::string precision_note() const { return {}; }
+  virtual ModelStats Stats() const = 0;
 
   // How a health probe went. kBusy says nothing about the model's health: the probe could
   // not run in time (queue full, timed out in the queue, no answer by the deadline, shutting
@@ -133,69 +140,21 @@ class ServedModel {
     ProbeOutcome outcome = ProbeOutcome::kHealthy;
     std::string detail;  // per part that was not healthy: "image: <why>; text: <why>"
   };
-  // A tiny inference on each part of the model: a synthetic preprocessed image straight to
-  // the image batcher and a short text straight to the text batcher (no cache, past the
-  // breaker: it is how a health check finds out whether an open breaker may close). Both
-  // are queued with `deadline` as their queue timeout and waited for until `deadline` at
-  // most. The worst part decides the outcome. Never throws.
-  ProbeResult Probe(std::chrono::milliseconds deadline);
-  BreakerState breaker_state() const { return breaker_->state(); }
+  // A tiny inference through the model's own scheduling path (past the breaker: it is how
+  // a health check finds out whether an open breaker may close), waited for until
+  // `deadline` at most. Never throws.
+  virtual ProbeResult Probe(std::chrono::milliseconds deadline) = 0;
+  virtual BreakerState breaker_state() const = 0;
   // Whether requests are accepted now: the breaker is not open.
-  bool healthy() const { return breaker_->state() != BreakerState::kOpen; }
+  bool healthy() const { return breaker_state() != BreakerState::kOpen; }
   // Stops accepting work and finishes what is queued, up to `deadline`.
-  void Shutdown(std::chrono::milliseconds deadline);
+  virtual void Shutdown(std::chrono::milliseconds deadline) = 0;
 
- private:
+ protected:
   ServedModel() = default;
-  using Embedding = std::vector<float>;
-  // computed = false: the request was answered from the cache, no compute_* statistics.
-  void RecordRequest(bool ok, std::chrono::steady_clock::time_point start, uint64_t input_ns, uint64_t output_ns,
-                     bool computed = true);
-  // How the embeddings of one request's items were found.
-  struct ItemsOutcome {
-    uint64_t input_ns = 0;  // tokenizing, cache lookup, preprocessing what the cache lacked
-    uint64_t cache_ns = 0;  // looking up and storing
-    bool cache_used = false;
-    bool computed = false;  // some item went to the encoders
-  };
-  // Fills r.images and r.texts: from the cache where it has them, from the encoders for
-  // the rest (which are then stored in the cache).
-  ItemsOutcome EmbedItems(const std::vector<std::string_view>& encoded_images, const std::vector<std::string>& texts,
-                          std::optional<std::chrono::microseconds> timeout, std::chrono::steady_clock::time_point start,
-                          JointResult& r);
-  void RecordCacheLookup(const EmbeddingCache::Lookup& found, size_t items);
-
   std::string name_, dir_;
   int64_t version_ = 0;
   io::ModelConfig config_;
-  std::unique_ptr<models::ClipPipeline> pipeline_;
-  std::vector<std::unique_ptr<Workspace>> image_workspaces_;  // one per instance
-  std::vector<std::unique_ptr<Workspace>> text_workspaces_;   // one per instance
-  int threads_per_instance_ = 0;
-  // Runs items [begin, begin + count) of the batch being executed.
-  using RunRange = std::function<std::vector<Embedding>(size_t begin, size_t count)>;
-  // Runs one batch of `part` ("image" or "text") in chunks no larger than its ceiling,
-  // reporting the outcome to the breaker. An allocation failure splits the chunk in halves
-  // (RunSplitting); one that fails a single item answers kUnavailable and is not a breaker
-  // failure: memory pressure is not a broken model.
-  std::vector<Embedding> Execute(const char* part, size_t batch_size, BatchCeiling& ceiling, const RunRange& run);
-  void RunSplitting(const char* part, size_t begin, size_t count, BatchCeiling& ceiling, const RunRange& run,
-                    std::vector<Embedding>& results);
-  MemoryEstimate memory_estimate_;
-  std::unique_ptr<BatchCeiling> image_ceiling_, text_ceiling_;
-  Logger* logger_ = nullptr;
-  std::unique_ptr<CircuitBreaker> breaker_;
-  std::unique_ptr<FaultInjector> fault_injector_;  // null in production builds
-  std::unique_ptr<DynamicBatcher<std::vector<float>, Embedding>> image_batcher_;
-  std::unique_ptr<DynamicBatcher<std::vector<int32_t>, Embedding>> text_batcher_;
-
-  std::shared_ptr<EmbeddingCache> cache_;  // null: not caching
-  CacheKeyContext cache_key_;
-  std::atomic<uint64_t> memory_hits_{0}, memory_misses_{0}, redis_hits_{0}, redis_misses_{0};
-
-  mutable std::mutex stats_mutex_;
-  DurationStat success_, fail_, compute_input_, compute_output_, cache_hit_, cache_miss_;
-  std::atomic<uint64_t> last_inference_ms_{0};
 };
 
 }  // namespace mms::runtime

@@ -41,8 +41,13 @@ TEST(KServeMetadata, ServerMetadataListsTheExtensions) {
   }
 }
 
-TEST(KServeMetadata, ModelMetadataDescribesTheClipTensors) {
-  const json j = ModelMetadata("clip", {1, 3}, "mmserve_clip", 512);
+TEST(KServeMetadata, ModelMetadataListsTheModelsTensors) {
+  const std::vector<runtime::TensorSpec> inputs = {{"IMAGE", "BYTES", {-1}}, {"TEXT", "BYTES", {-1}}};
+  const std::vector<runtime::TensorSpec> outputs = {{"IMAGE_EMBEDS", "FP32", {-1, 512}},
+                                                    {"TEXT_EMBEDS", "FP32", {-1, 512}},
+                                                    {"LOGITS_PER_IMAGE", "FP32", {-1, -1}},
+                                                    {"PROBS", "FP32", {-1, -1}}};
+  const json j = ModelMetadata("clip", {1, 3}, "mmserve_clip", inputs, outputs);
   EXPECT_EQ(j["name"], "clip");
   EXPECT_EQ(j["versions"], json({"1", "3"}));
   EXPECT_EQ(j["platform"], "mmserve_clip");
@@ -56,9 +61,10 @@ TEST(KServeMetadata, ModelMetadataDescribesTheClipTensors) {
 
 TEST(KServeMetadata, PlatformIsTheBackendWhenConfigNamesOne) {
   io::ModelConfig config;
-  EXPECT_EQ(PlatformOf(config), "mmserve_clip");
+  EXPECT_EQ(PlatformOf(config, "clip"), "mmserve_clip");
+  EXPECT_EQ(PlatformOf(config, "llama"), "mmserve_llama");
   config.backend = "clip";
-  EXPECT_EQ(PlatformOf(config), "clip");
+  EXPECT_EQ(PlatformOf(config, "clip"), "clip");
 }
 
 TEST(KServeMetadata, ConfigJsonHasTheModelName) {

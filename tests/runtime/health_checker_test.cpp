@@ -14,6 +14,7 @@
 
 #include "base/error.h"
 #include "fault_injection_hook.h"
+#include "runtime/clip_served_model.h"
 #include "runtime/model_repository.h"
 #include "test_support.h"
 
@@ -63,14 +64,14 @@ io::ModelConfig SmallQueueConfig() {
   return config;
 }
 
-std::shared_ptr<ServedModel> LoadClip(const io::ModelConfig& config = SmallQueueConfig()) {
+std::shared_ptr<ClipServedModel> LoadClip(const io::ModelConfig& config = SmallQueueConfig()) {
   ServingDefaults defaults;
   defaults.clip.threads = 1;
-  return ServedModel::Load("clip", 1, testing::TinyClipDir(), config, defaults);
+  return ClipServedModel::Load("clip", 1, testing::TinyClipDir(), config, defaults);
 }
 
 // Waits until `model` has `n` items queued (a state the test cannot be told of otherwise).
-void WaitForQueued(ServedModel& model, size_t n) {
+void WaitForQueued(ClipServedModel& model, size_t n) {
   const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (model.Stats().queue_length < n && std::chrono::steady_clock::now() < end) std::this_thread::yield();
   ASSERT_GE(model.Stats().queue_length, n);
@@ -171,7 +172,7 @@ TEST_F(HealthCheckerTest, ABusyModelIsNeverReloaded) {
   const auto before = repository_->Find("clip");
   Gate gate("text");
   test_hooks::ScopedExecutionHook hook([&](const ExecutionSite& site) { gate.Pass(site); });
-  std::thread running([&] { before->EmbedTexts({"held while running"}); });
+  std::thread running([&] { before->AsClip()->EmbedTexts({"held while running"}); });
   gate.WaitUntilHeld(1);
   {
     HealthChecker checker = Checker();

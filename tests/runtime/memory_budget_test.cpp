@@ -15,6 +15,7 @@
 #include "base/error.h"
 #include "base/file_util.h"
 #include "fault_injection_hook.h"
+#include "runtime/clip_served_model.h"
 #include "runtime/model_repository.h"
 #include "test_support.h"
 
@@ -57,7 +58,7 @@ TEST(MaxBatchWithinBudgetTest, SharesTheRoomBesideTheWeightsAmongTheParts) {
   EXPECT_THROW(MaxBatchWithinBudget(e, 100, 1, 8, "m"), Error);  // not even the weights
 }
 
-std::shared_ptr<ServedModel> LoadClip(std::map<std::string, std::string> parameters = {}, int breaker_failures = 5) {
+std::shared_ptr<ClipServedModel> LoadClip(std::map<std::string, std::string> parameters = {}, int breaker_failures = 5) {
   io::ModelConfig config;
   config.name = "clip";
   config.max_batch_size = 8;
@@ -66,7 +67,7 @@ std::shared_ptr<ServedModel> LoadClip(std::map<std::string, std::string> paramet
   ServingDefaults defaults;
   defaults.clip.threads = 1;
   defaults.breaker.failure_threshold = breaker_failures;
-  return ServedModel::Load("clip", 1, testing::TinyClipDir(), config, defaults);
+  return ClipServedModel::Load("clip", 1, testing::TinyClipDir(), config, defaults);
 }
 
 std::string Mb(double bytes) {

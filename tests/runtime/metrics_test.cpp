@@ -10,6 +10,7 @@
 
 #include "prometheus_text.h"
 #include "runtime/embedding_cache.h"
+#include "runtime/clip_served_model.h"
 #include "runtime/metrics_collectors.h"
 #include "runtime/model_repository.h"
 #include "test_support.h"
@@ -158,8 +159,8 @@ TEST_F(MetricsTest, CacheLookupsAndLevelsAreReadFromTheCache) {
   Metrics metrics;
   metrics.WatchCache(cache);
   auto repo = Repository(cache);
-  repo->Find("clip")->EmbedTexts({"a photo of a cat", "a dog"});
-  repo->Find("clip")->EmbedTexts({"a photo of a cat", "a bird"});  // one hit, one miss
+  repo->Find("clip")->AsClip()->EmbedTexts({"a photo of a cat", "a dog"});
+  repo->Find("clip")->AsClip()->EmbedTexts({"a photo of a cat", "a bird"});  // one hit, one miss
   const std::string text = metrics.Exposition(*repo);
   const auto samples = ParsePromSamples(text);
   const auto lookups = [&](const char* level, const char* result) {
@@ -185,7 +186,7 @@ TEST_F(MetricsTest, NoCacheNoCacheSeries) {
   AddVersion("clip", 1);
   Metrics metrics;
   auto repo = Repository();
-  repo->Find("clip")->EmbedTexts({"a photo of a cat"});
+  repo->Find("clip")->AsClip()->EmbedTexts({"a photo of a cat"});
   const auto samples = ParsePromSamples(metrics.Exposition(*repo));
   EXPECT_FALSE(PromValue(samples, "mmserve_cache_requests_total"));
   EXPECT_FALSE(PromValue(samples, "mmserve_cache_entries"));
@@ -215,7 +216,7 @@ TEST_F(MetricsTest, ModelValuesAreReadFromTheRepositoryAtScrapeTime) {
   EXPECT_EQ(PromValue(samples, "mmserve_batch_size_count", v1), 0.0);
 
   // Two texts in one request: one batch of two items (batching keeps a request's items together).
-  repo->Find("clip")->EmbedTexts({"a photo of a cat", "a dog"});
+  repo->Find("clip")->AsClip()->EmbedTexts({"a photo of a cat", "a dog"});
   samples = ParsePromSamples(metrics.Exposition(*repo));
   EXPECT_EQ(PromValue(samples, "mmserve_inference_requests_total", with("result", "success")), 1.0);
   EXPECT_EQ(PromValue(samples, "mmserve_inference_requests_total", with("result", "failure")), 0.0);

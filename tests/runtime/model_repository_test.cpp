@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "base/error.h"
+#include "runtime/clip_served_model.h"
 #include "runtime/model_repository.h"
 #include "test_support.h"
 
@@ -138,7 +139,7 @@ TEST_F(ModelRepositoryTest, PollModeChangesUnderLoadFailNoRequest) {
       while (!stop) {
         try {
           auto model = repo->Find("m");  // the highest ready version at this moment
-          const auto e = model->EmbedTexts({"a photo of a cat"});
+          const auto e = model->AsClip()->EmbedTexts({"a photo of a cat"});
           if (e.count == 1) ++ok;
         } catch (const std::exception& e) {
           ++failed;
@@ -180,7 +181,7 @@ TEST_F(ModelRepositoryTest, RemovedModelFolderIsUnloaded) {
   fs::remove_all(root_ / "n");
   repo->Poll();
   EXPECT_THROW(repo->Find("n"), Error);
-  EXPECT_EQ(held->EmbedTexts({"still served"}).count, 1);
+  EXPECT_EQ(held->AsClip()->EmbedTexts({"still served"}).count, 1);
 }
 
 TEST_F(ModelRepositoryTest, ExplicitLoadAndUnload) {

@@ -9,7 +9,7 @@
 
 #include "base/error.h"
 #include "base/file_util.h"
-#include "runtime/served_model.h"
+#include "runtime/clip_served_model.h"
 #include "test_support.h"
 
 namespace mms::runtime {
@@ -19,7 +19,7 @@ std::string Image(const std::string& name) {
   return ReadFileBytes(testing::SourcePath("tests/data/clip-reference/images/" + name));
 }
 
-std::shared_ptr<ServedModel> LoadWith(std::shared_ptr<EmbeddingCache> cache,
+std::shared_ptr<ClipServedModel> LoadWith(std::shared_ptr<EmbeddingCache> cache,
                                       std::map<std::string, std::string> parameters = {}) {
   io::ModelConfig config;
   config.name = "clip";
@@ -28,7 +28,7 @@ std::shared_ptr<ServedModel> LoadWith(std::shared_ptr<EmbeddingCache> cache,
   ServingDefaults defaults;
   defaults.clip.threads = 1;
   defaults.cache = std::move(cache);
-  return ServedModel::Load("clip", 1, testing::TinyClipDir(), config, defaults);
+  return ClipServedModel::Load("clip", 1, testing::TinyClipDir(), config, defaults);
 }
 
 std::shared_ptr<EmbeddingCache> MemoryOnly() {
@@ -179,8 +179,8 @@ TEST(ServedModelCacheTest, VersionsDoNotShareEntries) {
   ServingDefaults defaults;
   defaults.clip.threads = 1;
   defaults.cache = cache;
-  auto v1 = ServedModel::Load("clip", 1, testing::TinyClipDir(), config, defaults);
-  auto v2 = ServedModel::Load("clip", 2, testing::TinyClipDir(), config, defaults);
+  auto v1 = ClipServedModel::Load("clip", 1, testing::TinyClipDir(), config, defaults);
+  auto v2 = ClipServedModel::Load("clip", 2, testing::TinyClipDir(), config, defaults);
   v1->EmbedTexts(kLabels);
   v2->EmbedTexts(kLabels);
   EXPECT_EQ(v2->Stats().execution_count, 1u);

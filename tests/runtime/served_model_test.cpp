@@ -1,6 +1,6 @@
 // ServedModel under concurrency: the image and text towers run on their own batcher
 // threads at the same time, so every result must equal the one computed alone.
-#include "runtime/served_model.h"
+#include "runtime/clip_served_model.h"
 
 #include <gtest/gtest.h>
 
@@ -12,13 +12,13 @@
 namespace mms::runtime {
 namespace {
 
-std::shared_ptr<ServedModel> LoadDemo() {
+std::shared_ptr<ClipServedModel> LoadDemo() {
   io::ModelConfig config;
   config.name = "clip";
   config.max_batch_size = 8;
   ServingDefaults defaults;
   defaults.clip.threads = 1;
-  return ServedModel::Load("clip", 1, testing::TinyClipDir(), config, defaults);
+  return ClipServedModel::Load("clip", 1, testing::TinyClipDir(), config, defaults);
 }
 
 TEST(ServedModelTest, ConcurrentImageAndTextRequestsGiveTheSerialResults) {

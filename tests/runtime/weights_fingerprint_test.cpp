@@ -2,6 +2,7 @@
 // place (same version number, same sizes, even the same modification times) answers with
 // its new weights after a reload, from a warm in-process cache and from a warm shared
 // level (what Redis is across replicas) alike.
+#include "runtime/clip_served_model.h"
 #include "runtime/weights_fingerprint.h"
 
 #include <gtest/gtest.h>
@@ -135,15 +136,15 @@ TEST_F(WeightsFingerprintTest, FollowsTheBytesNotTheSizesOrTimes) {
 TEST_F(WeightsFingerprintTest, WeightsReplacedInPlaceAreNotAnsweredFromTheCache) {
   const std::vector<std::string> text = {"a photo of a cat"};
   auto replica = Replica();
-  const auto old_embedding = replica->Find("clip")->EmbedTexts(text).values;
+  const auto old_embedding = replica->Find("clip")->AsClip()->EmbedTexts(text).values;
   // Cached now: the same request runs no batch.
   const uint64_t executions = replica->Find("clip")->Stats().execution_count;
-  EXPECT_EQ(replica->Find("clip")->EmbedTexts(text).values, old_embedding);
+  EXPECT_EQ(replica->Find("clip")->AsClip()->EmbedTexts(text).values, old_embedding);
   EXPECT_EQ(replica->Find("clip")->Stats().execution_count, executions);
 
   NegateTensorInPlace("text_projection.weight");
   replica->Reload("clip");  // as an explicit load or a health-check recovery does
-  const auto reloaded = replica->Find("clip")->EmbedTexts(text).values;
+  const auto reloaded = replica->Find("clip")->AsClip()->EmbedTexts(text).values;
   ASSERT_EQ(reloaded.size(), old_embedding.size());
   EXPECT_NE(reloaded, old_embedding);
   for (size_t i = 0; i < reloaded.size(); ++i) EXPECT_NEAR(reloaded[i], -old_embedding[i], 1e-5) << i;
@@ -151,7 +152,7 @@ TEST_F(WeightsFingerprintTest, WeightsReplacedInPlaceAreNotAnsweredFromTheCache)
   // Another replica loading the new files finds nothing stale in the shared level either:
   // its answer is the new weights' whether computed or read from the shared level.
   auto other = Replica();
-  EXPECT_EQ(other->Find("clip")->EmbedTexts(text).values, reloaded);
+  EXPECT_EQ(other->Find("clip")->AsClip()->EmbedTexts(text).values, reloaded);
 }
 
 }  // namespace

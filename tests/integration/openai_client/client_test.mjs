@@ -1,8 +1,9 @@
 // Runs the official `openai` npm client, unmodified, against mmserve's OpenAI-compatible
 // routes: it starts the server on a free port, lists and retrieves models, embeds texts
 // and images in every encoding the client asks for, compares the vectors with the
-// reference CLIP's (tests/data/clip-reference/golden.json) and checks that errors reach
-// the client as its own error classes.
+// reference CLIP's (tests/data/clip-reference/golden.json), generates with the reference
+// LLaMA (tests/data/llama-reference) through chat and completions, streaming and not, and
+// checks that errors reach the client as its own error classes.
 //
 //   node client_test.mjs [PATH_TO_MMSERVE]    (or MMSERVE_BINARY=...)
 //
@@ -10,7 +11,8 @@
 // installed (run `npm ci` in this folder), which ctest reports as skipped.
 import { spawn } from 'node:child_process';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,7 +38,20 @@ if (!binary) {
   console.error('usage: node client_test.mjs PATH_TO_MMSERVE (or set MMSERVE_BINARY)');
   process.exit(2);
 }
-const repository = process.env.MMSERVE_MODEL_REPOSITORY ?? path.join(SOURCE_DIR, 'model_repository');
+// The demo CLIP and the reference LLaMA side by side, as links in a temporary repository.
+function makeRepository() {
+  const root = mkdtempSync(path.join(tmpdir(), 'mms-openai-client-'));
+  symlinkSync(path.join(SOURCE_DIR, 'model_repository/clip'), path.join(root, 'clip'));
+  const llama = path.join(root, 'llama/1');
+  mkdirSync(llama, { recursive: true });
+  const modelDir = path.join(SOURCE_DIR, 'tests/data/llama-reference/model');
+  for (const f of readdirSync(modelDir)) symlinkSync(path.join(modelDir, f), path.join(llama, f));
+  process.on('exit', () => rmSync(root, { recursive: true, force: true }));
+  return root;
+}
+const repository = process.env.MMSERVE_MODEL_REPOSITORY ?? makeRepository();
+const llamaGolden = readFileSync(path.join(SOURCE_DIR, 'tests/data/llama-reference/golden/reference.jsonl'), 'utf8')
+  .split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
 
 // ---- the server -------------------------------------------------------------------
 
@@ -78,7 +93,7 @@ process.on('unhandledRejection', (e) => {
 async function startServer() {
   const port = await freePort();
   const args = ['serve', '--model-repository', repository, '--host', '127.0.0.1', '--port', String(port),
-                '--threads', '1'];
+                '--threads', '1', '--default-model', 'clip'];
   server = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   server.stdout.on('data', (d) => { serverLog += d; });
   server.stderr.on('data', (d) => { serverLog += d; });
@@ -295,6 +310,76 @@ check('embeddings.create with a bad request throws BadRequestError (400)', async
                        OpenAI.BadRequestError, 400, 'invalid_request_error', 'input[1]');
   await expectApiError(client.embeddings.create({ model: 'clip', input: 'x', dimensions: 16 }),
                        OpenAI.BadRequestError, 400, 'invalid_request_error', 'dimensions');
+});
+
+// ---- generation ----
+
+check('completions.create gives the reference greedy continuation', async (client) => {
+  const g = llamaGolden[0];
+  const res = await client.completions.create({ model: 'llama', prompt: g.prompt, max_tokens: 16, temperature: 0,
+                                                ignore_eos: true });
+  assert.equal(res.object, 'text_completion');
+  assert.equal(res.choices[0].text, g.gen_text);
+  assert.equal(res.choices[0].finish_reason, 'length');
+  assert.equal(res.usage.prompt_tokens, g.prompt_ids.length);
+  assert.equal(res.usage.completion_tokens, 16);
+});
+
+check('completions.create with stream: true streams the same text, then usage', async (client) => {
+  const g = llamaGolden[1];
+  const stream = await client.completions.create({ model: 'llama', prompt: g.prompt, max_tokens: 16, temperature: 0,
+                                                   ignore_eos: true, stream: true,
+                                                   stream_options: { include_usage: true } });
+  let text = '';
+  let finish = null;
+  let usage = null;
+  for await (const chunk of stream) {
+    if (chunk.usage) usage = chunk.usage;
+    for (const c of chunk.choices) {
+      text += c.text;
+      if (c.finish_reason) finish = c.finish_reason;
+    }
+  }
+  assert.equal(text, g.gen_text);
+  assert.equal(finish, 'length');
+  assert.equal(usage?.completion_tokens, 16);
+});
+
+check('chat.completions.create, whole and streamed, agree', async (client) => {
+  const messages = [{ role: 'system', content: 'You are terse.' }, { role: 'user', content: 'Hello there' }];
+  const whole = await client.chat.completions.create({ model: 'llama', messages, max_tokens: 12, temperature: 0 });
+  assert.equal(whole.object, 'chat.completion');
+  assert.equal(whole.choices[0].message.role, 'assistant');
+  const stream = await client.chat.completions.create({ model: 'llama', messages, max_tokens: 12, temperature: 0,
+                                                        stream: true });
+  let content = '';
+  let role = null;
+  let first = true;
+  for await (const chunk of stream) {
+    assert.equal(chunk.object, 'chat.completion.chunk');
+    const delta = chunk.choices[0]?.delta ?? {};
+    if (first) role = delta.role;
+    first = false;
+    content += delta.content ?? '';
+  }
+  assert.equal(role, 'assistant');
+  assert.equal(content, whole.choices[0].message.content);
+});
+
+check('chat with a json_schema response_format gives valid JSON when it stops', async (client) => {
+  const schema = { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'] };
+  const res = await client.chat.completions.create({
+    model: 'llama', messages: [{ role: 'user', content: 'Answer in JSON' }], max_tokens: 60, temperature: 0,
+    response_format: { type: 'json_schema', json_schema: { name: 'answer', schema } } });
+  if (res.choices[0].finish_reason === 'stop') {
+    const out = JSON.parse(res.choices[0].message.content);
+    assert.equal(typeof out.ok, 'boolean');
+  }
+});
+
+check('a prompt beyond the context is a BadRequestError naming the counts', async (client) => {
+  await expectApiError(client.completions.create({ model: 'llama', prompt: 'Hello', max_tokens: 5000 }),
+                       OpenAI.BadRequestError, 400, 'invalid_request_error', 'maximum context length is 2048');
 });
 
 check('the server still answers after the errors', async (client) => {
