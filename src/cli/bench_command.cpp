@@ -1,5 +1,6 @@
 // `mmserve bench`: encoder throughput on synthetic inputs, one JSON line per batch size,
-// for bench/ scripts to set beside the peers' figures.
+// for bench/ scripts to set beside the peers' figures. The inputs go through the server's
+// path (the tower's batcher and instance thread), past decoding and tokenizing.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -16,8 +17,16 @@ namespace mms::cli {
 
 int BenchCommand(int argc, char** argv) {
   const Args args(argc, argv, 2, {"model", "encoder", "batch", "text", "min-time", "min-iters", "threads", "precision"});
-  const auto pipeline = models::ClipPipeline::Load(args.Required("model"), ClipOptionsFrom(args));
-  ReportPrecisionFallback("bench", pipeline->model());
+  std::vector<int> batches;
+  for (const auto& b : args.All("batch")) batches.push_back(std::stoi(b));
+  if (batches.empty()) batches = {1, 8, 32};
+  for (int b : batches) {
+    if (b < 1) ThrowInvalidArgument("--batch must be positive");
+  }
+  // Loaded as the server loads it: each measured batch is one request through the tower's
+  // batcher and instance thread, as a request of that many items would run.
+  const auto served = LoadClipAsServed("bench", args.Required("model"), args, *std::max_element(batches.begin(), batches.end()));
+  const models::ClipPipeline* pipeline = &served->pipeline();
   // The precision that ran, which is not the one asked for where the CPU lacks a kernel.
   const std::string precision = PrecisionName(pipeline->model().precision());
   const std::string encoder = args.Required("encoder");
@@ -26,15 +35,10 @@ int BenchCommand(int argc, char** argv) {
   if (text_kind != "77" && text_kind != "short") ThrowInvalidArgument("--text must be short or 77");
   const double min_time = args.GetDouble("min-time", 3.0);
   const int min_iters = args.GetInt("min-iters", 5);
-  std::vector<int> batches;
-  for (const auto& b : args.All("batch")) batches.push_back(std::stoi(b));
-  if (batches.empty()) batches = {1, 8, 32};
-
   std::mt19937 rng(0);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   const int64_t max_positions = pipeline->model().config().text.max_positions;
   for (int batch : batches) {
-    if (batch < 1) ThrowInvalidArgument("--batch must be positive");
     std::vector<std::vector<float>> pixels;
     std::vector<std::vector<int32_t>> ids;
     for (int i = 0; i < batch; ++i) {
@@ -53,8 +57,8 @@ int BenchCommand(int argc, char** argv) {
       }
     }
     auto run = [&] {
-      if (encoder == "image") pipeline->EncodeImages(pixels);
-      else pipeline->EncodeTexts(ids);
+      if (encoder == "image") served->EncodePreprocessedImages(pixels);
+      else served->EncodeTokenIds(ids);
     };
     run();  // warm-up: first-touch of buffers, oneDNN kernel generation
     run();

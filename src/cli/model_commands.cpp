@@ -1,4 +1,6 @@
-// tokenize, embed and predict: run a checkpoint folder directly, without a server.
+// tokenize, embed and predict: run a checkpoint folder without a server, through the same
+// serving path (ClipServedModel: batchers, instances) as the server's routes.
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -48,8 +50,6 @@ int TokenizeCommand(int argc, char** argv) {
 
 int EmbedCommand(int argc, char** argv) {
   const Args args(argc, argv, 2, {"model", "image", "text", "text-file", "image-pipeline", "threads", "precision"});
-  const auto pipeline = models::ClipPipeline::Load(args.Required("model"), ClipOptionsFrom(args));
-  ReportPrecisionFallback("embed", pipeline->model());
   std::vector<std::string> image_bytes, texts;
   for (const auto& [flag, value] : args.ordered()) {
     if (flag == "image") image_bytes.push_back(ReadFileBytes(value));
@@ -57,11 +57,13 @@ int EmbedCommand(int argc, char** argv) {
     if (flag == "text-file") texts.push_back(ReadFileBytes(value));
   }
   if (image_bytes.empty() && texts.empty()) ThrowInvalidArgument("give at least one --image, --text or --text-file");
+  const int largest = static_cast<int>(std::max(image_bytes.size(), texts.size()));
+  const auto model = LoadClipAsServed("embed", args.Required("model"), args, std::clamp(largest, 1, 32));
   const std::vector<std::string_view> views(image_bytes.begin(), image_bytes.end());
   std::string out = "{\"image_embeds\":";
-  AppendEmbeddings(out, pipeline->EmbedImages(views));
+  if (views.empty()) out += "[]"; else AppendEmbeddings(out, model->EmbedImages(views));
   out += ",\"text_embeds\":";
-  AppendEmbeddings(out, pipeline->EmbedTexts(texts));
+  if (texts.empty()) out += "[]"; else AppendEmbeddings(out, model->EmbedTexts(texts));
   out += '}';
   PrintLine(out);
   return 0;
@@ -69,12 +71,11 @@ int EmbedCommand(int argc, char** argv) {
 
 int PredictCommand(int argc, char** argv) {
   const Args args(argc, argv, 2, {"model", "image", "text", "image-pipeline", "threads", "precision"});
-  const auto pipeline = models::ClipPipeline::Load(args.Required("model"), ClipOptionsFrom(args));
-  ReportPrecisionFallback("predict", pipeline->model());
   const std::string image = ReadFileBytes(args.Required("image"));
   const auto texts = args.All("text");
   if (texts.empty()) ThrowInvalidArgument("give at least one --text");
-  PrintLine(api::PredictResponseJson(pipeline->Classify(image, texts)));
+  const auto model = LoadClipAsServed("predict", args.Required("model"), args);
+  PrintLine(api::PredictResponseJson(model->Classify(image, texts)));
   return 0;
 }
 

@@ -21,6 +21,18 @@ models::ClipOptions ClipOptionsFrom(const Args& args) {
   return options;
 }
 
+std::shared_ptr<runtime::ClipServedModel> LoadClipAsServed(const char* command, const std::string& dir,
+                                                           const Args& args, int max_batch_size) {
+  runtime::ServingDefaults defaults;
+  defaults.clip = ClipOptionsFrom(args);
+  defaults.max_batch_size = max_batch_size;
+  io::ModelConfig config;  // as a folder without config.pbtxt: one batch per call, no waiting for others
+  config.max_batch_size = max_batch_size;
+  auto model = runtime::ClipServedModel::Load("cli", 1, dir, config, defaults);
+  ReportPrecisionFallback(command, model->pipeline().model());
+  return model;
+}
+
 void ReportPrecisionFallback(const char* command, const models::ClipModel& model) {
   if (!model.precision_note().empty()) std::fprintf(stderr, "mmserve %s: note: %s\n", command, model.precision_note().c_str());
 }

@@ -585,6 +585,29 @@ std::vector<TensorSpec> ClipServedModel::kserve_outputs() const {
           {"LOGITS_PER_IMAGE", "FP32", {-1, -1}}, {"PROBS", "FP32", {-1, -1}}};
 }
 
+namespace {
+
+template <class Futures>
+std::vector<std::vector<float>> WaitAll(Futures futures) {
+  std::vector<std::vector<float>> out;
+  out.reserve(futures.size());
+  for (auto& f : futures) out.push_back(f.get());
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::vector<float>> ClipServedModel::EncodePreprocessedImages(std::vector<std::vector<float>> pixels) {
+  for (const auto& p : pixels) {
+    if (static_cast<int64_t>(p.size()) != pipeline_->image_floats()) ThrowInvalidArgument("preprocessed image of the wrong size");
+  }
+  return WaitAll(image_batcher_->SubmitMany(std::move(pixels)));
+}
+
+std::vector<std::vector<float>> ClipServedModel::EncodeTokenIds(std::vector<std::vector<int32_t>> ids) {
+  return WaitAll(text_batcher_->SubmitMany(std::move(ids)));
+}
+
 ModelStats ClipServedModel::Stats() const {
   ModelStats s;
   {

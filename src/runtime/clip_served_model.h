@@ -75,6 +75,12 @@ class ClipServedModel final : public ServedModel {
   JointResult EmbedBoth(const std::vector<std::string_view>& encoded_images, const std::vector<std::string>& texts,
                         std::optional<std::chrono::microseconds> timeout = {});
 
+  // The encoders as requests reach them, past decoding and tokenizing: preprocessed images
+  // (pipeline().image_floats() each) or token ids, queued on the towers' batchers as one
+  // request and waited for. `mmserve bench` measures the server's path through these.
+  std::vector<std::vector<float>> EncodePreprocessedImages(std::vector<std::vector<float>> pixels);
+  std::vector<std::vector<float>> EncodeTokenIds(std::vector<std::vector<int32_t>> ids);
+
   ModelStats Stats() const override;
   bool caching() const { return cache_ != nullptr; }
 
