@@ -14,6 +14,7 @@
 #include "generation/scheduler.h"
 #include "layers/paged_kv_cache.h"
 #include "layers/workspace.h"
+#include "models/step_profile.h"
 
 namespace mms::generation {
 
@@ -331,6 +332,7 @@ void GenerationEngine::Impl::Loop() {
 }
 
 void GenerationEngine::Impl::RunStep() {
+  models::profile::Timer timer;
   scheduler.Schedule(plan);
   {
     // Submit's queue-full check counts what still waits now, not what waited before
@@ -363,6 +365,7 @@ void GenerationEngine::Impl::RunStep() {
   size_t rows = 0;
   for (const ScheduledChunk& c : plan.chunks) rows += c.want_logits ? 1 : 0;
   std::string failure;
+  timer.Lap(models::profile::kSchedule);
   try {
     model.Step(chunks, cache, workspace, logits);
     if (logits.size() < rows * static_cast<size_t>(vocab)) {
@@ -380,7 +383,9 @@ void GenerationEngine::Impl::RunStep() {
     for (const ScheduledChunk& c : plan.chunks) Finish(static_cast<EngineSequence&>(*c.sequence), FinishReason::kError, failure);
     return;
   }
+  models::profile::Timer after_step;  // the model's Step timed its own parts
   scheduler.Commit(plan);
+  after_step.Lap(models::profile::kSchedule);
 
   size_t row = 0;
   for (const ScheduledChunk& c : plan.chunks) {
@@ -413,6 +418,12 @@ void GenerationEngine::Impl::RunStep() {
       reason = FinishReason::kLength;
     }
     if (reason != FinishReason::kNone) Finish(s, reason, "");
+  }
+  if (models::profile::Enabled()) {
+    after_step.Lap(models::profile::kSampling);
+    int64_t step_rows = 0;
+    for (const ScheduledChunk& c : plan.chunks) step_rows += c.num_tokens;
+    models::profile::EndStep(step_rows, static_cast<int64_t>(rows));
   }
 }
 

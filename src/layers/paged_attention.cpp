@@ -7,6 +7,8 @@
 #include <cstring>
 #include <vector>
 
+#include "engine/ops/fast_exp.h"
+
 namespace mms::layers {
 
 namespace {
@@ -50,87 +52,134 @@ void WriteKvRows(std::span<const AttentionChunk> chunks, const float* k, const f
   }
 }
 
+namespace {
+
+// What every work item of one PagedAttention call shares.
+struct AttendArgs {
+  const float* q;
+  int64_t q_stride;
+  std::span<const AttentionChunk> chunks;
+  const PagedAttentionShape* s;
+  const PagedKvCache* cache;
+  int layer;
+  float* out;
+  int bt;
+  int64_t kv_width;
+  float scale;
+};
+
+// One work item: query row t and kv head g with the n_rep query heads that share it, so
+// that a key/value row is read once for all of them. `mine` is the thread's scratch.
+// Inlined into a baseline and an AVX-512 variant: the simd loops (dot products, exp,
+// the weighted sum of values) take the variant's vector width.
+[[gnu::always_inline]] inline void AttendItem(const AttendArgs& a, int64_t item, float* mine) {
+  const PagedAttentionShape& s = *a.s;
+  const int hd = s.head_dim;
+  const int n_rep = s.heads / s.kv_heads;
+  const int bt = a.bt;
+  const int64_t kv_width = a.kv_width;
+  float* acc = mine;                                       // [n_rep][hd]
+  float* run_max = acc + static_cast<size_t>(n_rep) * hd;  // [n_rep]
+  float* run_sum = run_max + n_rep;                        // [n_rep]
+  float* scores = run_sum + n_rep;                         // [n_rep][bt]
+
+  const int64_t t = item / s.kv_heads;
+  const int g = static_cast<int>(item % s.kv_heads);
+  const AttentionChunk& c = a.chunks[ChunkOfRow(a.chunks, t)];
+  const int64_t last = c.first_position + (t - c.row_begin);  // attends to [0, last]
+  const float* q_rows = a.q + t * a.q_stride + static_cast<int64_t>(g) * n_rep * hd;
+  std::fill(acc, acc + static_cast<size_t>(n_rep) * hd, 0.0f);
+  std::fill(run_max, run_max + n_rep, -INFINITY);
+  std::fill(run_sum, run_sum + n_rep, 0.0f);
+
+  const int64_t blocks = last / bt + 1;
+  for (int64_t b = 0; b < blocks; ++b) {
+    const int32_t block = c.block_table[b];
+    const int n = static_cast<int>(std::min<int64_t>(bt, last + 1 - b * bt));
+    const float* keys = a.cache->keys(block, a.layer) + static_cast<int64_t>(g) * hd;
+    const float* values = a.cache->values(block, a.layer) + static_cast<int64_t>(g) * hd;
+    for (int r = 0; r < n_rep; ++r) {
+      const float* qr = q_rows + static_cast<int64_t>(r) * hd;
+      float* sc = scores + static_cast<size_t>(r) * bt;
+      for (int j = 0; j < n; ++j) {
+        const float* kj = keys + j * kv_width;
+        float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+        for (int d = 0; d < hd; ++d) dot += qr[d] * kj[d];
+        sc[j] = dot * a.scale;
+      }
+      float block_max = -INFINITY;
+#pragma omp simd reduction(max : block_max)
+      for (int j = 0; j < n; ++j) block_max = std::max(block_max, sc[j]);
+      // Running softmax: rescale what was accumulated under the old maximum.
+      const float new_max = std::max(run_max[r], block_max);
+      const float correction = std::exp(run_max[r] - new_max);  // exp(-inf) = 0 on the first block
+      float* ar = acc + static_cast<size_t>(r) * hd;
+      if (correction != 1.0f) {
+#pragma omp simd
+        for (int d = 0; d < hd; ++d) ar[d] *= correction;
+      }
+      float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+      for (int j = 0; j < n; ++j) {
+        sc[j] = ops::ExpApprox(sc[j] - new_max);
+        sum += sc[j];
+      }
+      for (int j = 0; j < n; ++j) {
+        const float p = sc[j];
+        const float* vj = values + j * kv_width;
+#pragma omp simd
+        for (int d = 0; d < hd; ++d) ar[d] += p * vj[d];
+      }
+      run_max[r] = new_max;
+      run_sum[r] = run_sum[r] * correction + sum;
+    }
+  }
+  for (int r = 0; r < n_rep; ++r) {
+    float* o = a.out + t * static_cast<int64_t>(s.heads) * hd + (static_cast<int64_t>(g) * n_rep + r) * hd;
+    const float inv = 1.0f / run_sum[r];
+    const float* ar = acc + static_cast<size_t>(r) * hd;
+#pragma omp simd
+    for (int d = 0; d < hd; ++d) o[d] = ar[d] * inv;
+  }
+}
+
+void AttendItemBaseline(const AttendArgs& a, int64_t item, float* mine) { AttendItem(a, item, mine); }
+MMS_TARGET_AVX512 void AttendItemAvx512(const AttendArgs& a, int64_t item, float* mine) { AttendItem(a, item, mine); }
+
+// Below this many multiply-adds (scores and weighted values over every head) a step's
+// attention runs on the calling thread: a decode step of a short sequence is tens of
+// microseconds, less than a parallel region costs on a machine whose other cores are busy.
+constexpr int64_t kParallelMacs = 1 << 18;
+
+}  // namespace
+
 void PagedAttention(const float* q, int64_t q_stride, std::span<const AttentionChunk> chunks,
                     const PagedAttentionShape& s, const PagedKvCache& cache, int layer, float* out, float* scratch,
                     int threads) {
   if (chunks.empty()) return;
   const int bt = cache.shape().block_tokens;
-  const int hd = s.head_dim;
-  const int n_rep = s.heads / s.kv_heads;
-  const int64_t kv_width = cache.shape().row_floats();
+  const AttendArgs args{q, q_stride, chunks, &s, &cache, layer, out, bt, cache.shape().row_floats(),
+                        1.0f / std::sqrt(static_cast<float>(s.head_dim))};
   const int64_t total_rows = chunks.back().row_begin + chunks.back().rows;
   const int64_t items = total_rows * s.kv_heads;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  int64_t macs = 0;
+  for (const auto& c : chunks) {
+    // Rows of the chunk attend to first_position + 1 .. first_position + rows positions.
+    macs += c.rows * (c.first_position + (c.rows + 1) / 2 + 1);
+  }
+  macs *= 2 * static_cast<int64_t>(s.heads) * s.head_dim;
   const size_t per_item = ItemScratch(s, bt);
   threads = std::max(threads, 1);
+  const auto attend = ops::CpuHasAvx512() ? AttendItemAvx512 : AttendItemBaseline;
 
-  // One item is one query row and one kv head with the n_rep query heads that share it,
-  // so a key/value row is read once for all of them. Items differ in length (a decode
-  // row of a long sequence against a prefill row near its start): dynamic schedule.
-#pragma omp parallel num_threads(threads) if (items > 1)
+  // Items differ in length (a decode row of a long sequence against a prefill row near
+  // its start): dynamic schedule.
+#pragma omp parallel num_threads(threads) if (items > 1 && macs >= kParallelMacs)
   {
     float* mine = scratch + per_item * static_cast<size_t>(omp_get_thread_num());
-    float* acc = mine;                                    // [n_rep][hd]
-    float* run_max = acc + static_cast<size_t>(n_rep) * hd;  // [n_rep]
-    float* run_sum = run_max + n_rep;                     // [n_rep]
-    float* scores = run_sum + n_rep;                      // [n_rep][bt]
 #pragma omp for schedule(dynamic, 4)
-    for (int64_t item = 0; item < items; ++item) {
-      const int64_t t = item / s.kv_heads;
-      const int g = static_cast<int>(item % s.kv_heads);
-      const AttentionChunk& c = chunks[ChunkOfRow(chunks, t)];
-      const int64_t last = c.first_position + (t - c.row_begin);  // attends to [0, last]
-      const float* q_rows = q + t * q_stride + static_cast<int64_t>(g) * n_rep * hd;
-      std::fill(acc, acc + static_cast<size_t>(n_rep) * hd, 0.0f);
-      std::fill(run_max, run_max + n_rep, -INFINITY);
-      std::fill(run_sum, run_sum + n_rep, 0.0f);
-
-      const int64_t blocks = last / bt + 1;
-      for (int64_t b = 0; b < blocks; ++b) {
-        const int32_t block = c.block_table[b];
-        const int n = static_cast<int>(std::min<int64_t>(bt, last + 1 - b * bt));
-        const float* keys = cache.keys(block, layer) + static_cast<int64_t>(g) * hd;
-        const float* values = cache.values(block, layer) + static_cast<int64_t>(g) * hd;
-        for (int r = 0; r < n_rep; ++r) {
-          const float* qr = q_rows + static_cast<int64_t>(r) * hd;
-          float* sc = scores + static_cast<size_t>(r) * bt;
-          float block_max = -INFINITY;
-          for (int j = 0; j < n; ++j) {
-            const float* kj = keys + j * kv_width;
-            float dot = 0.0f;
-#pragma omp simd reduction(+ : dot)
-            for (int d = 0; d < hd; ++d) dot += qr[d] * kj[d];
-            sc[j] = dot * scale;
-            block_max = std::max(block_max, sc[j]);
-          }
-          // Running softmax: rescale what was accumulated under the old maximum.
-          const float new_max = std::max(run_max[r], block_max);
-          const float correction = std::exp(run_max[r] - new_max);  // exp(-inf) = 0 on the first block
-          float* ar = acc + static_cast<size_t>(r) * hd;
-          if (correction != 1.0f) {
-#pragma omp simd
-            for (int d = 0; d < hd; ++d) ar[d] *= correction;
-          }
-          float sum = run_sum[r] * correction;
-          for (int j = 0; j < n; ++j) {
-            const float p = std::exp(sc[j] - new_max);
-            sum += p;
-            const float* vj = values + j * kv_width;
-#pragma omp simd
-            for (int d = 0; d < hd; ++d) ar[d] += p * vj[d];
-          }
-          run_max[r] = new_max;
-          run_sum[r] = sum;
-        }
-      }
-      for (int r = 0; r < n_rep; ++r) {
-        float* o = out + t * static_cast<int64_t>(s.heads) * hd + (static_cast<int64_t>(g) * n_rep + r) * hd;
-        const float inv = 1.0f / run_sum[r];
-        const float* ar = acc + static_cast<size_t>(r) * hd;
-#pragma omp simd
-        for (int d = 0; d < hd; ++d) o[d] = ar[d] * inv;
-      }
-    }
+    for (int64_t item = 0; item < items; ++item) attend(args, item, mine);
   }
 }
 

@@ -11,6 +11,7 @@
 #include "engine/ops/silu_mul.h"
 #include "io/checkpoint.h"
 #include "layers/paged_attention.h"
+#include "models/step_profile.h"
 
 namespace mms::models {
 
@@ -204,6 +205,7 @@ void LlamaModel::CheckStep(std::span<const SequenceChunk> chunks, const layers::
 
 void LlamaModel::Step(std::span<const SequenceChunk> chunks, layers::PagedKvCache& cache, Workspace& ws,
                       std::vector<float>& logits) const {
+  profile::Timer timer;
   CheckStep(chunks, cache);
   const LlamaConfig& c = config_;
   const int64_t d = c.hidden_size, hd = c.head_dim, half = hd / 2;
@@ -236,6 +238,7 @@ void LlamaModel::Step(std::span<const SequenceChunk> chunks, layers::PagedKvCach
                                           static_cast<int>(hd)};
   float* scratch = ws.Buffer(kAttnScratch, layers::PagedAttentionScratchFloats(shape, cache.shape().block_tokens, threads));
 
+  timer.Lap(profile::kStepOther);
   // Embeddings (or injected ones at their positions) and each row's rotary angles.
   const float* table = embed_tokens_.data<float>();
   for (size_t ci = 0; ci < chunks.size(); ++ci) {
@@ -250,25 +253,37 @@ void LlamaModel::Step(std::span<const SequenceChunk> chunks, layers::PagedKvCach
     }
   }
 
+  timer.Lap(profile::kEmbed);
+
   for (size_t li = 0; li < layers_.size(); ++li) {
     const DecoderLayer& l = layers_[li];
     const int layer = static_cast<int>(li);
     l.input_norm.Forward(hidden, T, normed);
+    timer.Lap(profile::kNorm);
     l.qkv.Forward(normed, T, qkv);
+    timer.Lap(profile::kQkv);
 #pragma omp parallel for schedule(static) num_threads(threads) if (T * qkv_width > 65536)
     for (int64_t t = 0; t < T; ++t) {
       float* row = qkv + t * qkv_width;
       rope_.Apply(row, c.num_heads, cos + t * half, sin + t * half);
       rope_.Apply(row + q_width, c.num_kv_heads, cos + t * half, sin + t * half);
     }
+    timer.Lap(profile::kRope);
     layers::WriteKvRows(att_chunks, qkv + q_width, qkv + q_width + kv_width, qkv_width, cache, layer);
+    timer.Lap(profile::kKvWrite);
     layers::PagedAttention(qkv, qkv_width, att_chunks, shape, cache, layer, attention, scratch, threads);
+    timer.Lap(profile::kAttention);
     l.o_proj.Forward(attention, T, hidden, {ops::Activation::kNone, /*accumulate=*/true});
+    timer.Lap(profile::kOProj);
 
     l.post_attention_norm.Forward(hidden, T, normed);
+    timer.Lap(profile::kNorm);
     l.gate_up.Forward(normed, T, gate_up);
+    timer.Lap(profile::kGateUp);
     ops::SiluMul(gate_up, gated, T, inter);
+    timer.Lap(profile::kSiluMul);
     l.down.Forward(gated, T, hidden, {ops::Activation::kNone, /*accumulate=*/true});
+    timer.Lap(profile::kDown);
   }
 
   if (logit_rows == 0) return;
@@ -283,6 +298,7 @@ void LlamaModel::Step(std::span<const SequenceChunk> chunks, layers::PagedKvCach
   }
   final_norm_.Forward(last, logit_rows, last);
   lm_head_.Forward(last, logit_rows, logits.data());
+  timer.Lap(profile::kLmHead);
 }
 
 }  // namespace mms::models
