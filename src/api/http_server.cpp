@@ -49,6 +49,17 @@ constexpr size_t kLingerBytes = 64u << 20;
 beast::tcp_stream& Lowest(beast::tcp_stream& s) { return s; }
 beast::tcp_stream& Lowest(beast::ssl_stream<beast::tcp_stream>& s) { return s.next_layer(); }
 
+// Status line and headers of a response, whole or streamed.
+template <class Body>
+void SetHead(http::response<Body>& out, const HttpResponse& r, bool keep_alive) {
+  out.version(11);
+  out.result(static_cast<unsigned>(r.status));
+  out.set(http::field::server, "mmserve");
+  for (const auto& [name, value] : r.headers) out.set(name, value);
+  if (!r.content_type.empty()) out.set(http::field::content_type, r.content_type);
+  out.keep_alive(keep_alive);
+}
+
 // The request's path, decoded, and query, from the request target.
 void SplitTarget(std::string_view target, HttpRequest& req) {
   const size_t q = target.find('?');
@@ -157,7 +168,7 @@ struct HttpServer::Impl {
   template <class Stream>
   asio::awaitable<void> EndWatch(Stream& stream, DisconnectWatch& watch);
   template <class Stream>
-  asio::awaitable<bool> WriteStream(Stream& stream, Exchange& ex, bool keep_alive, struct DisconnectWatch* watch);
+  asio::awaitable<bool> WriteStream(Stream& stream, Exchange& ex, bool keep_alive);
   void ConnectionClosed();
 };
 
@@ -333,7 +344,7 @@ asio::awaitable<void> HttpServer::Impl::Serve(Stream& stream, const std::string&
     }
     const bool keep_alive = complete && wants_keep_alive && !stopping;
     if (ex.response.stream && !head_only) {
-      const bool written = co_await WriteStream(stream, ex, keep_alive, watch.get());
+      const bool written = co_await WriteStream(stream, ex, keep_alive);
       co_await EndWatch(stream, *watch);
       dispatcher.Finish(ex);
       if (!written || !keep_alive) {
@@ -386,17 +397,10 @@ asio::awaitable<void> HttpServer::Impl::EndWatch(Stream& stream, DisconnectWatch
 }
 
 template <class Stream>
-asio::awaitable<bool> HttpServer::Impl::WriteStream(Stream& stream, Exchange& ex, bool keep_alive,
-                                                    DisconnectWatch* watch) {
-  HttpResponse& r = ex.response;
-  std::shared_ptr<ResponseStream> body = r.stream;
+asio::awaitable<bool> HttpServer::Impl::WriteStream(Stream& stream, Exchange& ex, bool keep_alive) {
+  std::shared_ptr<ResponseStream> body = ex.response.stream;
   http::response<http::empty_body> out;
-  out.version(11);
-  out.result(static_cast<unsigned>(r.status));
-  out.set(http::field::server, "mmserve");
-  for (const auto& [name, value] : r.headers) out.set(name, value);
-  if (!r.content_type.empty()) out.set(http::field::content_type, r.content_type);
-  out.keep_alive(keep_alive);
+  SetHead(out, ex.response, keep_alive);
   out.chunked(true);
   error_code ec;
   Lowest(stream).expires_after(options.write_timeout);
@@ -447,12 +451,7 @@ template <class Stream>
 asio::awaitable<void> HttpServer::Impl::Write(Stream& stream, Exchange& ex, bool keep_alive, bool head_only) {
   HttpResponse& r = ex.response;
   http::response<http::string_body> out;
-  out.version(11);
-  out.result(static_cast<unsigned>(r.status));
-  out.set(http::field::server, "mmserve");
-  for (const auto& [name, value] : r.headers) out.set(name, value);
-  if (!r.content_type.empty()) out.set(http::field::content_type, r.content_type);
-  out.keep_alive(keep_alive);
+  SetHead(out, r, keep_alive);
   const size_t length = r.body.size();
   if (!head_only) out.body() = std::move(r.body);
   out.prepare_payload();

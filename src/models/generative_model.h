@@ -13,8 +13,10 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
+#include "engine/precision.h"
 #include "layers/paged_kv_cache.h"
 #include "layers/workspace.h"
 
@@ -58,6 +60,13 @@ class GenerativeModel {
   // Most positions a sequence may have (max_position_embeddings).
   virtual int context_length() const = 0;
   virtual int hidden_size() const = 0;
+  // The precision the matrix products really run in, and why it differs from the one asked
+  // for, if it does (a CPU without the instructions).
+  virtual Precision precision() const { return Precision::kFp32; }
+  virtual const std::string& precision_note() const {
+    static const std::string none;
+    return none;
+  }
 
   // Runs one step. For each chunk with want_logits, appends one row of vocab_size()
   // logits to `logits`, in chunk order (logits is resized to rows * vocab_size()).

@@ -241,7 +241,6 @@ std::shared_ptr<GenerativeServedModel> GenerativeServedModel::Load(const std::st
   if (m->config_.name.empty()) m->config_.name = name;
   m->family_name_ = family.name;
   ServingSettings settings = SettingsFrom(config, defaults);
-  m->precision_ = settings.precision;
 
   models::GenerativeLoadOptions options;
   options.precision = settings.precision;

@@ -69,7 +69,8 @@ class GenerativeServedModel final : public ServedModel {
   std::vector<TensorSpec> kserve_inputs() const override;
   std::vector<TensorSpec> kserve_outputs() const override;
   const MemoryEstimate& memory_estimate() const override { return memory_estimate_; }
-  const char* precision_name() const override { return PrecisionName(precision_); }
+  const char* precision_name() const override { return PrecisionName(model_->precision()); }
+  std::string precision_note() const override { return model_->precision_note(); }
   ModelStats Stats() const override;
   ProbeResult Probe(std::chrono::milliseconds deadline) override;
   BreakerState breaker_state() const override { return breaker_->state(); }
@@ -104,7 +105,6 @@ class GenerativeServedModel final : public ServedModel {
   GenerativeServedModel() = default;
 
   const char* family_name_ = "";
-  Precision precision_ = Precision::kFp32;
   std::unique_ptr<models::GenerativeModel> model_;
   std::unique_ptr<text::HfTokenizer> tokenizer_;
   std::unique_ptr<text::TokenizerConfig> tokenizer_config_;
