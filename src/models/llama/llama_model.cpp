@@ -91,6 +91,35 @@ bool LmHeadTied(const LlamaConfig& c, const io::Checkpoint* ckpt) {
   return c.tie_word_embeddings || (ckpt && !ckpt->Has("lm_head.weight"));
 }
 
+// The OpenMP team size of the kernels the calling thread runs (oneDNN's matrix products
+// read it at each call), set for one scope and restored after it.
+class ScopedThreads {
+ public:
+  explicit ScopedThreads(int n) : saved_(omp_get_max_threads()) {
+    if (n != saved_) omp_set_num_threads(n);
+  }
+  ~ScopedThreads() {
+    if (omp_get_max_threads() != saved_) omp_set_num_threads(saved_);
+  }
+  ScopedThreads(const ScopedThreads&) = delete;
+  ScopedThreads& operator=(const ScopedThreads&) = delete;
+
+ private:
+  int saved_;
+};
+
+// Below this many multiply-adds a product runs on the calling thread alone: a parallel
+// region costs microseconds on an idle machine and milliseconds on a busy one, where the
+// other thread of the team waits for a core at every barrier (the tiny models of the
+// tests took 13 ms a token that way). A decode row of a 1B model is far above it.
+constexpr int64_t kParallelMacs = int64_t{1} << 22;
+
+void RunLinear(const layers::Linear& l, const float* x, int64_t rows, float* y, int threads, ops::Epilogue e = {}) {
+  const int64_t macs = rows * l.in_features() * l.out_features();
+  ScopedThreads scope(macs < kParallelMacs ? 1 : threads);
+  l.Forward(x, rows, y, e);
+}
+
 // The step's chunks as attention sees them, kept per thread so that steady-state steps
 // do not allocate (the vector grows to the largest batch and stays).
 std::vector<layers::AttentionChunk>& ChunkScratch() {
@@ -213,6 +242,9 @@ void LlamaModel::Step(std::span<const SequenceChunk> chunks, layers::PagedKvCach
   const int64_t qkv_width = q_width + 2 * kv_width;
   const int64_t inter = c.intermediate_size;
   const int threads = threads_ > 0 ? threads_ : omp_get_max_threads();
+  // The norms, SiLU gate and rope parallelize themselves above their own sizes; this
+  // makes them use the model's thread count rather than the calling thread's default.
+  ScopedThreads step_threads(threads);
 
   auto& att_chunks = ChunkScratch();
   att_chunks.clear();
@@ -260,7 +292,7 @@ void LlamaModel::Step(std::span<const SequenceChunk> chunks, layers::PagedKvCach
     const int layer = static_cast<int>(li);
     l.input_norm.Forward(hidden, T, normed);
     timer.Lap(profile::kNorm);
-    l.qkv.Forward(normed, T, qkv);
+    RunLinear(l.qkv, normed, T, qkv, threads);
     timer.Lap(profile::kQkv);
 #pragma omp parallel for schedule(static) num_threads(threads) if (T * qkv_width > 65536)
     for (int64_t t = 0; t < T; ++t) {
@@ -273,16 +305,16 @@ void LlamaModel::Step(std::span<const SequenceChunk> chunks, layers::PagedKvCach
     timer.Lap(profile::kKvWrite);
     layers::PagedAttention(qkv, qkv_width, att_chunks, shape, cache, layer, attention, scratch, threads);
     timer.Lap(profile::kAttention);
-    l.o_proj.Forward(attention, T, hidden, {ops::Activation::kNone, /*accumulate=*/true});
+    RunLinear(l.o_proj, attention, T, hidden, threads, {ops::Activation::kNone, /*accumulate=*/true});
     timer.Lap(profile::kOProj);
 
     l.post_attention_norm.Forward(hidden, T, normed);
     timer.Lap(profile::kNorm);
-    l.gate_up.Forward(normed, T, gate_up);
+    RunLinear(l.gate_up, normed, T, gate_up, threads);
     timer.Lap(profile::kGateUp);
     ops::SiluMul(gate_up, gated, T, inter);
     timer.Lap(profile::kSiluMul);
-    l.down.Forward(gated, T, hidden, {ops::Activation::kNone, /*accumulate=*/true});
+    RunLinear(l.down, gated, T, hidden, threads, {ops::Activation::kNone, /*accumulate=*/true});
     timer.Lap(profile::kDown);
   }
 
@@ -297,7 +329,7 @@ void LlamaModel::Step(std::span<const SequenceChunk> chunks, layers::PagedKvCach
     ++r;
   }
   final_norm_.Forward(last, logit_rows, last);
-  lm_head_.Forward(last, logit_rows, logits.data());
+  RunLinear(lm_head_, last, logit_rows, logits.data(), threads);
   timer.Lap(profile::kLmHead);
 }
 
