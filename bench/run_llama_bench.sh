@@ -28,6 +28,8 @@
 #   TG_TOKENS=128 SERVE_PROMPT=128 SERVE_GEN=64 PROMPT_REPEATS=2 DECODE_REPEATS=1
 #   LLAMA_BENCH_REPEATS=2 SERVE_MIN_REQUESTS=4 BANDWIDTH_MIB=1024
 #   RESULTS=bench/out/llama_results.jsonl LLAMA_DIR=bench/out/llama.cpp-build
+#   LLAMA_POLL= (llama.cpp's --poll 0..100 for llama-bench and llama-server; unset = its
+#   default, 50: its threads spin between ops, which a busy machine punishes hard)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,6 +55,9 @@ SERVE_MIN_REQUESTS=${SERVE_MIN_REQUESTS:-4}
 BANDWIDTH_MIB=${BANDWIDTH_MIB:-1024}
 RESULTS=${RESULTS:-$OUT/llama_results.jsonl}
 LLAMA_DIR=${LLAMA_DIR:-$PWD/$OUT/llama.cpp-build}
+LLAMA_POLL=${LLAMA_POLL:-}
+POLL_ARGS=()
+[ -z "$LLAMA_POLL" ] || POLL_ARGS=(--poll "$LLAMA_POLL")
 export OMP_NUM_THREADS=$THREADS
 
 die() { echo "run_llama_bench: $*" >&2; exit 1; }
@@ -142,7 +147,8 @@ note "SHARED MACHINE: other people's builds and tests run beside this benchmark;
      "$(cut -d' ' -f1-3 /proc/loadavg). Every figure is one small sample on a noisy machine: compare within this run, as ratios."
 note "mmserve: $MMSERVE_BIN, git $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src CMakeLists.txt || echo +dirty)," \
      "oneDNN $(dpkg-query -W -f='${Version}' libdnnl2 2>/dev/null || echo '?'), $(c++ --version | head -1)"
-note "llama.cpp: $(basename "$(ls "$PEERS"/llama.cpp/llama.cpp-*.tar.* 2>/dev/null | head -1)") built with GGML_NATIVE=ON in $BIN"
+note "llama.cpp: $(basename "$(ls "$PEERS"/llama.cpp/llama.cpp-*.tar.* 2>/dev/null | head -1)") built with GGML_NATIVE=ON in $BIN;" \
+     "--poll ${LLAMA_POLL:-50 (its default)}"
 note "model: $MODEL (TinyLlama-1.1B shape, random bf16 weights); GGUF: $(for t in $GGUF_TYPES; do echo -n "$(gguf "$t") "; done)"
 note "settings: greedy, ignore_eos, random-id prompts unique per request; prompt $PROMPT_LENGTHS tokens x $PROMPT_REPEATS" \
      "(+1 warm-up), decode $TG_TOKENS tokens x $DECODE_REPEATS, llama-bench -r $LLAMA_BENCH_REPEATS;" \
@@ -194,7 +200,7 @@ keep "$TMP/out" '{"engine":"machine"}'
 note "llama-bench: pp${PROMPT_LENGTHS// /,pp} and tg$TG_TOKENS, -t $THREADS -r $LLAMA_BENCH_REPEATS (load average $(cut -d' ' -f1-3 /proc/loadavg))"
 for t in $GGUF_TYPES; do
   run_child "$TMP/out" "$TMP/err" "$BIN/llama-bench" -m "$(gguf "$t")" -p "$(tr ' ' ',' <<< "$PROMPT_LENGTHS")" \
-    -n "$TG_TOKENS" -t "$THREADS" -r "$LLAMA_BENCH_REPEATS" -o jsonl ||
+    -n "$TG_TOKENS" -t "$THREADS" -r "$LLAMA_BENCH_REPEATS" "${POLL_ARGS[@]}" -o jsonl ||
     { tail -5 "$TMP/err" >&2; die "llama-bench failed on $t"; }
   keep "$TMP/out" "{\"engine\":\"llama.cpp\",\"precision\":\"$t\",\"mode\":\"llama-bench\"}"
 done
@@ -221,6 +227,7 @@ for prec in $MMSERVE_PRECISIONS; do
   SERVER=$!
   wait_ready "http://127.0.0.1:$port/v2/models/tinyllama/ready" "$OUT/mmserve-$prec.log" "mmserve $prec"
   ran=$(grep -o '"precision":"[a-z0-9]*"' "$OUT/mmserve-$prec.log" | head -1 || true)
+  note "mmserve $prec: loaded in $(grep -o '"load_ms":[0-9]*' "$OUT/mmserve-$prec.log" | head -1 | cut -d: -f2) ms"
   [ "$ran" = "\"precision\":\"$prec\"" ] || echo "run_llama_bench: WARNING: mmserve was asked for $prec and logged $ran" >&2
   url=http://127.0.0.1:$port
   tag="{\"engine\":\"mmserve\",\"precision\":\"$prec\"}"
@@ -242,7 +249,7 @@ for pair in $SERVE_PAIRS; do
     port=$(free_port)
     note "llama-server $t -np $s: starting (load average $(cut -d' ' -f1-3 /proc/loadavg))"
     "$BIN/llama-server" -m "$(gguf "$t")" --host 127.0.0.1 --port "$port" -t "$THREADS" -tb "$THREADS" \
-      -np "$s" -c $((s * (SERVE_PROMPT + SERVE_GEN + 64))) > "$OUT/llama-server-$t-$s.log" 2>&1 &
+      -np "$s" -c $((s * (SERVE_PROMPT + SERVE_GEN + 64))) "${POLL_ARGS[@]}" > "$OUT/llama-server-$t-$s.log" 2>&1 &
     SERVER=$!
     wait_ready "http://127.0.0.1:$port/health" "$OUT/llama-server-$t-$s.log" "llama-server $t"
     client "http://127.0.0.1:$port" llamacpp "{\"engine\":\"llama.cpp\",\"precision\":\"$t\"}" serve --streams "$s" \
