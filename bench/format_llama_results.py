@@ -59,6 +59,16 @@ def ratio(a, b):
     return None if a is None or b in (None, 0) else a / b
 
 
+def fmt_ratio(x):
+    return "-" if x is None else f"{x:.2f}x"
+
+
+# llama-bench on these machines when they were quiet (../shared/peers/README.md: 2 threads,
+# this shape; prompt figures are pp128, generation tg32): a yardstick for a run whose
+# llama.cpp figures a busy machine distorted (its threads spin between ops by default).
+QUIET_LLAMA_CPP = {"F16": (100.0, 12.8), "BF16": (95.0, 11.0), "Q8_0": (255.0, 23.7)}
+
+
 def table(headers, rows):
     widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) for i, h in enumerate(headers)]
     out = ["  ".join(str(h).rjust(w) if i else str(h).ljust(w) for i, (h, w) in enumerate(zip(headers, widths)))]
@@ -112,11 +122,19 @@ def main():
     body = []
     for k in keys:
         row = [k] + [fmt(ours.get((p, k)), 2) for p in our_precs] + [fmt(peer.get((p, k)), 2) for p in peer_precs]
-        row += [fmt(ratio(ours.get((o, k)), peer.get((q, k))), 2) + "x" for _, o, q in ratio_defs]
+        row += [fmt_ratio(ratio(ours.get((o, k)), peer.get((q, k)))) for _, o, q in ratio_defs]
         body.append(row)
     print(table(hdr, body))
     print("   (mmserve's side includes HTTP, tokenization-free token-id prompts and its scheduler; llama-bench calls the"
           " library directly. fp32/F16 is for information: different bits.)")
+    quiet = []
+    for o, q in (("bf16", "F16"), ("bf16", "BF16"), ("int8", "Q8_0")):
+        pp, tg = QUIET_LLAMA_CPP[q]
+        if (o, "pp128") in ours and (o, "tg128") in ours:
+            quiet.append(f"{o} vs {q}: pp128 {ours[(o, 'pp128')] / pp:.2f}x, generation {ours[(o, 'tg128')] / tg:.2f}x")
+    if quiet:
+        print("   Against llama.cpp's figures from a quiet machine (peers/README.md: F16 100 / 12.8, BF16 95 / 11,"
+              " Q8_0 255 / 23.7 tok/s), not from this run: " + "; ".join(quiet))
 
     print()
     print("2. Serving: total generated tokens/s and time to first token (p50/p99, seconds) with N concurrent streams,"
@@ -134,7 +152,7 @@ def main():
             body.append([f"{o} vs {q}", s, fmt(m and m["total_tok_s"]), fmt(m and m["ttft_p50_s"], 2),
                          fmt(m and m["ttft_p99_s"], 2), fmt(l and l["total_tok_s"]), fmt(l and l["ttft_p50_s"], 2),
                          fmt(l and l["ttft_p99_s"], 2),
-                         fmt(ratio(m and m["total_tok_s"], l and l["total_tok_s"]), 2) + "x"])
+                         fmt_ratio(ratio(m and m["total_tok_s"], l and l["total_tok_s"]))])
     print(table(hdr, body))
     for o, _ in pairs:
         one, sixteen = serve.get(("mmserve", o, 1)), serve.get(("mmserve", o, 16))
