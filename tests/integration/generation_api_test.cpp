@@ -391,6 +391,12 @@ TEST_F(GenerationApiTest, DisconnectedStreamFreesItsBlocks) {
     ASSERT_GT(n, 0);
     received.append(buf, static_cast<size_t>(n));
   }
+  // The engine publishes its counts after each step: poll until the step that produced
+  // the first token has been published.
+  const auto started = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (Metric(port(), "mmserve_sequences_running") != 1 && std::chrono::steady_clock::now() < started) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   EXPECT_EQ(Metric(port(), "mmserve_sequences_running"), 1);
   close(fd);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
