@@ -40,7 +40,8 @@ PACKAGES=(
 # reference server of bench/serving_bench.sh.
 if [ "${MMSERVE_WITH_BENCH:-0}" = 1 ]; then
   PACKAGES+=(python3-torch python3-numpy libopenblas0-openmp python3-onnx
-             python3-fastapi python3-uvicorn python3-multipart python3-pil)
+             python3-fastapi python3-uvicorn python3-multipart python3-pil
+             python3-sentencepiece python3-tqdm)  # the last two: llama.cpp's GGUF converter (bench/run_llama_bench.sh)
 fi
 # Node.js and npm run the tests of the OpenAI client and the ONNX Runtime peer. A machine may
 # already have a Node.js from elsewhere that bundles npm and conflicts with Debian's npm
