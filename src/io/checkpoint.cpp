@@ -42,33 +42,57 @@ Checkpoint Checkpoint::Open(const std::string& dir) {
     for (const auto& [name, entry] : ckpt.files_[i]->entries()) {
       // A tensor in two shards is ambiguous: which copy the model gets must not depend on
       // the order of the index.
-      const auto [it, added] = ckpt.file_of_tensor_.emplace(name, i);
+      const auto [it, added] = ckpt.tensors_.emplace(name, Location{i, name});
       if (!added) {
         ThrowInvalidModel(ckpt.files_[i]->path() + ": tensor \"" + name + "\" is also in " +
-                          ckpt.files_[it->second]->path());
+                          ckpt.files_[it->second.file]->path());
       }
     }
   }
   return ckpt;
 }
 
-bool Checkpoint::Has(const std::string& name) const { return file_of_tensor_.count(name) != 0; }
+bool Checkpoint::Has(const std::string& name) const { return tensors_.count(name) != 0; }
 
-const SafetensorsFile& Checkpoint::FileOf(const std::string& name) const {
-  auto it = file_of_tensor_.find(name);
-  if (it == file_of_tensor_.end()) ThrowInvalidModel(dir_ + ": checkpoint has no tensor \"" + name + "\"");
-  return *files_[it->second];
+const Checkpoint::Location& Checkpoint::Find(const std::string& name) const {
+  auto it = tensors_.find(name);
+  if (it == tensors_.end()) ThrowInvalidModel(dir_ + ": checkpoint has no tensor \"" + name + "\"");
+  return it->second;
 }
 
-Tensor Checkpoint::Raw(const std::string& name) const { return FileOf(name).View(name); }
+Tensor Checkpoint::View(const std::string& name) const {
+  const Location& at = Find(name);
+  return files_[at.file]->View(at.stored_name);
+}
+
+Tensor Checkpoint::Raw(const std::string& name) const { return View(name); }
+
+Checkpoint Checkpoint::Renamed(const std::vector<PrefixRename>& renames) const {
+  Checkpoint out;
+  out.dir_ = dir_;
+  out.files_ = files_;
+  for (const auto& [name, at] : tensors_) {
+    for (const PrefixRename& r : renames) {
+      if (name.compare(0, r.from.size(), r.from) != 0) continue;
+      const std::string renamed = r.to + name.substr(r.from.size());
+      const auto [it, added] = out.tensors_.emplace(renamed, at);
+      if (!added) {
+        ThrowInvalidModel(dir_ + ": tensors \"" + it->second.stored_name + "\" and \"" + at.stored_name +
+                          "\" would both be read as \"" + renamed + "\"");
+      }
+      break;
+    }
+  }
+  return out;
+}
 
 std::string Int8ScaleName(const std::string& name) { return name + "_scale"; }
 
 Tensor Checkpoint::ViewWithShape(const std::string& name, const std::vector<int64_t>& shape) const {
   const SafetensorsFile& file = FileOf(name);
-  Tensor view = file.View(name);
+  Tensor view = View(name);
   if (view.shape() != shape) {
-    ThrowInvalidModel(file.path() + ": tensor \"" + name + "\" has shape " + view.ShapeString() + ", expected " +
+    ThrowInvalidModel(file.path() + ": tensor \"" + Find(name).stored_name + "\" has shape " + view.ShapeString() + ", expected " +
                       ShapeToString(shape) + " from config.json");
   }
   return view;
@@ -89,13 +113,13 @@ Tensor Checkpoint::Float32(const std::string& name, const std::vector<int64_t>& 
     return out;
   }
   if (view.dtype() != DType::kF32 && view.dtype() != DType::kF16 && view.dtype() != DType::kBF16) {
-    ThrowInvalidModel(FileOf(name).path() + ": tensor \"" + name + "\" has dtype " + DTypeName(view.dtype()) +
-                      ", expected F32, F16, BF16 (or I8 with \"" + Int8ScaleName(name) + "\")");
+    ThrowInvalidModel(FileOf(name).path() + ": tensor \"" + Find(name).stored_name + "\" has dtype " +
+                      DTypeName(view.dtype()) + ", expected F32, F16, BF16 (or I8 with \"" + Int8ScaleName(name) + "\")");
   }
   return view.ToFloat32();
 }
 
-bool Checkpoint::IsInt8(const std::string& name) const { return FileOf(name).View(name).dtype() == DType::kI8; }
+bool Checkpoint::IsInt8(const std::string& name) const { return View(name).dtype() == DType::kI8; }
 
 Int8Tensor Checkpoint::Int8(const std::string& name, const std::vector<int64_t>& shape) const {
   const Tensor view = ViewWithShape(name, shape);
@@ -111,7 +135,7 @@ Int8Tensor Checkpoint::Int8(const std::string& name, const std::vector<int64_t>&
   if (!Has(scale_name)) {
     ThrowInvalidModel(path + ": int8 tensor \"" + name + "\" has no scales (\"" + scale_name + "\" is missing)");
   }
-  const Tensor scale_view = FileOf(scale_name).View(scale_name);
+  const Tensor scale_view = View(scale_name);
   if (scale_view.dtype() != DType::kF32 || scale_view.shape() != std::vector<int64_t>{shape[0]}) {
     ThrowInvalidModel(FileOf(scale_name).path() + ": tensor \"" + scale_name + "\" must be F32 [" +
                       std::to_string(shape[0]) + "], is " + DTypeName(scale_view.dtype()) + " " +
@@ -131,7 +155,7 @@ Int8Tensor Checkpoint::Int8(const std::string& name, const std::vector<int64_t>&
 
 std::vector<std::string> Checkpoint::Names() const {
   std::vector<std::string> names;
-  for (const auto& [n, i] : file_of_tensor_) names.push_back(n);
+  for (const auto& [n, at] : tensors_) names.push_back(n);
   return names;
 }
 

@@ -42,12 +42,28 @@ class Checkpoint {
   Tensor Raw(const std::string& name) const;
   std::vector<std::string> Names() const;
 
+  // A view of the tensors whose stored names begin with one of the `from` prefixes, named
+  // with `to` in its place: a composite model's part (LLaVA's language model stored as
+  // "language_model.model.*" or "model.language_model.*") loads with the names its own
+  // family uses ("model.*"). Errors still name the tensor as the file stores it.
+  // The first matching pair wins; tensors matching none are left out.
+  struct PrefixRename {
+    std::string from, to;
+  };
+  Checkpoint Renamed(const std::vector<PrefixRename>& renames) const;
+
  private:
-  const SafetensorsFile& FileOf(const std::string& name) const;
+  struct Location {
+    size_t file = 0;
+    std::string stored_name;  // the name inside the safetensors file
+  };
+  const Location& Find(const std::string& name) const;
+  const SafetensorsFile& FileOf(const std::string& name) const { return *files_[Find(name).file]; }
+  Tensor View(const std::string& name) const;
   Tensor ViewWithShape(const std::string& name, const std::vector<int64_t>& shape) const;
   std::string dir_;
   std::vector<std::shared_ptr<SafetensorsFile>> files_;
-  std::unordered_map<std::string, size_t> file_of_tensor_;
+  std::unordered_map<std::string, Location> tensors_;  // by the name model code asks for
 };
 
 }  // namespace mms::io

@@ -14,6 +14,8 @@
 #include "io/safetensors.h"
 #include "models/clip/clip_config.h"
 #include "models/clip/clip_model.h"
+#include "models/llama/llama_model.h"
+#include "models/llava/llava_model.h"
 #include "models/model_family.h"
 
 namespace mms::models {
@@ -25,6 +27,8 @@ namespace fs = std::filesystem;
 std::vector<std::string> Int8WeightNames(const std::string& dir) {
   switch (DetectModelFamily(dir)) {
     case ModelFamily::kClip: return ClipModel::Int8WeightNames(ClipConfig::FromFile(dir + "/config.json"));
+    case ModelFamily::kLlama: return LlamaModel::Int8WeightNames(LlamaConfig::FromFile(dir + "/config.json"));
+    case ModelFamily::kLlava: return LlavaModel::Int8WeightNames(dir);
   }
   ThrowInternal("no int8 weight list for the model family of " + dir);
 }

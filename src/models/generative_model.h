@@ -22,6 +22,8 @@
 
 namespace mms::models {
 
+class ImageEncoder;
+
 // An embedding that replaces the token embedding at one position of a chunk (LLaVA's
 // image features, written at the image placeholder positions).
 struct InjectedEmbedding {
@@ -67,6 +69,8 @@ class GenerativeModel {
     static const std::string none;
     return none;
   }
+  // Models that read images (LLaVA) return their image encoder; text-only ones null.
+  virtual const ImageEncoder* image_encoder() const { return nullptr; }
 
   // Runs one step. For each chunk with want_logits, appends one row of vocab_size()
   // logits to `logits`, in chunk order (logits is resized to rows * vocab_size()).

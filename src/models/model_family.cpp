@@ -6,6 +6,7 @@
 #include "io/json_config.h"
 #include "models/generative_model.h"
 #include "models/llama/llama_family.h"
+#include "models/llava/llava_family.h"
 
 namespace mms::models {
 
@@ -15,6 +16,7 @@ const std::vector<FamilyInfo>& Families() {
     std::vector<FamilyInfo> f;
     f.push_back({ModelFamily::kClip, "clip", SchedulingKind::kEncoderBatching, {"clip"}, {"CLIPModel"}, nullptr});
     f.push_back(llama::FamilyEntry());
+    f.push_back(llava::FamilyEntry());
     return f;
   }();
   return families;

@@ -15,7 +15,7 @@ namespace mms::models {
 
 class GenerativeModel;
 
-enum class ModelFamily { kClip, kLlama };
+enum class ModelFamily { kClip, kLlama, kLlava };
 
 // How a family's requests are scheduled.
 enum class SchedulingKind {

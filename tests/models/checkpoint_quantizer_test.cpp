@@ -18,6 +18,7 @@
 #include "layers/linear.h"
 #include "models/checkpoint_quantizer.h"
 #include "models/clip/clip_model.h"
+#include "models/llava/llava_model.h"
 #include "test_support.h"
 
 namespace mms::models {
@@ -165,6 +166,35 @@ TEST_F(CheckpointQuantizerTest, RefusesToOverwrite) {
   }
   EXPECT_THROW(QuantizeCheckpoint(Out(), Out()), Error);  // the input folder itself
   EXPECT_THROW(QuantizeCheckpoint(Out("missing"), Out("new")), Error);
+}
+
+}  // namespace
+}  // namespace mms::models
+
+namespace mms::models {
+namespace {
+
+// LLaVA's quantized folder holds the language model's, the vision tower's (up to the
+// feature layer) and the projector's matrices as int8, under the names the checkpoint
+// uses; loading it at int8 gives the same features and logits as quantizing at load.
+TEST_F(CheckpointQuantizerTest, LlavaInt8FolderEqualsQuantizingAtLoad) {
+  const std::string in = testing::SourcePath("tests/data/llava-reference/model");
+  const auto names = LlavaModel::Int8WeightNames(in);
+  // 2 language layers x 7 + lm_head; 1 vision layer (feature layer -2 of 2) x 6 + patch
+  // embedding; 2 projector matrices.
+  EXPECT_EQ(names.size(), 15u + 7u + 2u);
+  const QuantizeSummary summary = QuantizeCheckpoint(in, Out());
+  EXPECT_EQ(summary.quantized, static_cast<int64_t>(names.size()));
+  const auto at_load = LlavaModel::Load(in, Precision::kInt8);
+  const auto stored = LlavaModel::Load(Out(), Precision::kInt8);
+  if (stored->precision() != Precision::kInt8) GTEST_SKIP() << stored->precision_note();
+  std::vector<float> pixels(3 * 224 * 224);
+  for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<float>((i * 7919) % 255) / 127.0f - 1.0f;
+  std::vector<float> a(49 * 64), b(49 * 64);
+  Workspace ws;
+  at_load->EncodeImages(pixels.data(), 1, a.data(), ws);
+  stored->EncodeImages(pixels.data(), 1, b.data(), ws);
+  EXPECT_EQ(a, b);
 }
 
 }  // namespace

@@ -36,6 +36,34 @@ void ReadTower(const nlohmann::json& j, const std::string& where, ClipTowerConfi
 
 }  // namespace
 
+ClipVisionConfig DefaultClipVisionConfig() {
+  ClipVisionConfig v;
+  static_cast<ClipTowerConfig&>(v) = {768, 3072, 12, 12, ops::Activation::kQuickGelu, 1e-5f};
+  v.image_size = 224;
+  v.patch_size = 32;
+  v.num_channels = 3;
+  return v;
+}
+
+ClipVisionConfig ReadClipVisionConfig(const nlohmann::json& vision, const std::string& where,
+                                      const ClipVisionConfig& defaults) {
+  ClipVisionConfig v;
+  ReadTower(vision, where, defaults, &v);
+  v.image_size = io::IntFieldInRange(vision, "image_size", defaults.image_size, 1, L::kMaxImageSize, where);
+  v.patch_size = io::IntFieldInRange(vision, "patch_size", defaults.patch_size, 1, v.image_size, where);
+  v.num_channels = io::IntField(vision, "num_channels", defaults.num_channels, where);
+  if (v.image_size % v.patch_size != 0) {
+    ThrowInvalidModel(where + ": image_size " + std::to_string(v.image_size) +
+                      " must be a positive multiple of patch_size " + std::to_string(v.patch_size));
+  }
+  if (v.image_size / v.patch_size > L::kMaxPatchGrid) {
+    ThrowInvalidModel(where + ": image_size / patch_size is " + std::to_string(v.image_size / v.patch_size) +
+                      ", over the supported " + std::to_string(L::kMaxPatchGrid) + " patches per side");
+  }
+  if (v.num_channels != 3) ThrowInvalidModel(where + ": only num_channels 3 is supported");
+  return v;
+}
+
 ClipConfig ClipConfig::FromFile(const std::string& path) {
   const nlohmann::json j = io::LoadJsonFile(path);
   if (!j.is_object()) ThrowInvalidModel(path + ": not a JSON object");
@@ -53,21 +81,7 @@ ClipConfig ClipConfig::FromFile(const std::string& path) {
   c.text.max_positions =
       io::IntFieldInRange(text, "max_position_embeddings", 77, 2, L::kMaxPositions, path + " text_config");
 
-  ReadTower(vision, path + " vision_config", {768, 3072, 12, 12, ops::Activation::kQuickGelu, 1e-5f}, &c.vision);
-  c.vision.image_size = io::IntFieldInRange(vision, "image_size", 224, 1, L::kMaxImageSize, path + " vision_config");
-  c.vision.patch_size =
-      io::IntFieldInRange(vision, "patch_size", 32, 1, c.vision.image_size, path + " vision_config");
-  c.vision.num_channels = io::IntField(vision, "num_channels", 3, path + " vision_config");
-  if (c.vision.image_size % c.vision.patch_size != 0) {
-    ThrowInvalidModel(path + " vision_config: image_size " + std::to_string(c.vision.image_size) +
-                      " must be a positive multiple of patch_size " + std::to_string(c.vision.patch_size));
-  }
-  if (c.vision.image_size / c.vision.patch_size > L::kMaxPatchGrid) {
-    ThrowInvalidModel(path + " vision_config: image_size / patch_size is " +
-                      std::to_string(c.vision.image_size / c.vision.patch_size) + ", over the supported " +
-                      std::to_string(L::kMaxPatchGrid) + " patches per side");
-  }
-  if (c.vision.num_channels != 3) ThrowInvalidModel(path + " vision_config: only num_channels 3 is supported");
+  c.vision = ReadClipVisionConfig(vision, path + " vision_config", DefaultClipVisionConfig());
   return c;
 }
 

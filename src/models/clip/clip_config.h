@@ -2,6 +2,7 @@
 // Every size comes from the file, so ViT-B/32, B/16, L/14 and L/14-336 need no code.
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 
 #include "engine/ops/activation.h"
@@ -39,6 +40,13 @@ struct ClipVisionConfig : ClipTowerConfig {
   int64_t num_channels = 3;
   int64_t num_patches() const { return (image_size / patch_size) * (image_size / patch_size); }
 };
+
+// Reads a vision_config object (CLIPVisionConfig): fields absent from `j` take `defaults`.
+// `where` names the file and object in errors. LLaVA reads its vision tower this way.
+ClipVisionConfig ReadClipVisionConfig(const nlohmann::json& j, const std::string& where,
+                                      const ClipVisionConfig& defaults);
+// transformers' CLIPVisionConfig defaults (ViT-B/32 at 224 px).
+ClipVisionConfig DefaultClipVisionConfig();
 
 struct ClipTextConfig : ClipTowerConfig {
   int64_t vocab_size = 49408;

@@ -13,11 +13,10 @@ namespace mms::models {
 namespace {
 
 enum Slot : size_t {
-  // Slots 0..3 belong to the encoder layers (see transformer_encoder_layer.cpp).
+  // Slots 0..3 belong to the encoder layers (see transformer_encoder_layer.cpp), the
+  // vision tower's below its kFirstFreeSlot.
   kHidden = 8,
-  kPatches,
-  kPatchOut,
-  kPooled,
+  kPooled = ClipVisionTower::kFirstFreeSlot,
 };
 
 layers::EncoderLayerConfig LayerConfig(const ClipTowerConfig& t) {
@@ -40,8 +39,6 @@ struct PrecisionPlan {
 
 PrecisionPlan PlanFor(Precision p) { return {p, p, Precision::kFp32}; }
 
-constexpr char kPatchEmbedding[] = "vision_model.embeddings.patch_embedding.weight";
-
 }  // namespace
 
 std::vector<std::string> ClipModel::Int8WeightNames(const ClipConfig& c) {
@@ -50,13 +47,10 @@ std::vector<std::string> ClipModel::Int8WeightNames(const ClipConfig& c) {
   auto add = [&](Precision p, const std::vector<std::string>& more) {
     if (p == Precision::kInt8) names.insert(names.end(), more.begin(), more.end());
   };
-  for (int64_t i = 0; i < c.vision.num_layers; ++i) {
-    add(plan.layers, layers::TransformerEncoderLayer::WeightNamesHF("vision_model.encoder.layers." + std::to_string(i)));
-  }
+  names = ClipVisionTower::Int8WeightNames("vision_model", c.vision.num_layers, plan.layers, plan.patch_embedding);
   for (int64_t i = 0; i < c.text.num_layers; ++i) {
     add(plan.layers, layers::TransformerEncoderLayer::WeightNamesHF("text_model.encoder.layers." + std::to_string(i)));
   }
-  add(plan.patch_embedding, {kPatchEmbedding});
   add(plan.projections, {"visual_projection.weight", "text_projection.weight"});
   return names;
 }
@@ -76,26 +70,8 @@ std::unique_ptr<ClipModel> ClipModel::Load(const std::string& dir, Precision req
 
   // Vision tower.
   const auto& v = c.vision;
-  const int64_t patch_in = v.num_channels * v.patch_size * v.patch_size;
-  const std::vector<int64_t> conv_shape = {v.hidden_size, v.num_channels, v.patch_size, v.patch_size};
-  if (plan.patch_embedding == Precision::kInt8 && ckpt.IsInt8(kPatchEmbedding)) {
-    const io::Int8Tensor conv = ckpt.Int8(kPatchEmbedding, conv_shape);
-    m->patch_embedding_ = layers::Linear::FromOutInInt8(conv.values.data<int8_t>(), conv.scales.data<float>(),
-                                                        v.hidden_size, patch_in, nullptr);
-  } else {
-    const Tensor conv = ckpt.Float32(kPatchEmbedding, conv_shape);
-    m->patch_embedding_ =
-        layers::Linear::FromOutIn(conv.data<float>(), v.hidden_size, patch_in, nullptr, plan.patch_embedding);
-  }
-  m->class_embedding_ = ckpt.Float32("vision_model.embeddings.class_embedding", {v.hidden_size});
-  m->vision_positions_ = ckpt.Float32("vision_model.embeddings.position_embedding.weight", {v.num_patches() + 1, v.hidden_size});
-  // "pre_layrnorm" is how transformers spells it in every CLIP checkpoint.
-  m->pre_layernorm_ = layers::LayerNorm::Load(ckpt, "vision_model.pre_layrnorm", v.hidden_size, v.layer_norm_eps);
-  m->post_layernorm_ = layers::LayerNorm::Load(ckpt, "vision_model.post_layernorm", v.hidden_size, v.layer_norm_eps);
-  for (int64_t i = 0; i < v.num_layers; ++i) {
-    m->vision_layers_.push_back(layers::TransformerEncoderLayer::LoadHF(
-        ckpt, "vision_model.encoder.layers." + std::to_string(i), LayerConfig(v), plan.layers));
-  }
+  m->vision_ = ClipVisionTower::Load(ckpt, "vision_model", v, v.num_layers, /*with_post_layernorm=*/true, plan.layers,
+                                     plan.patch_embedding);
   m->visual_projection_ =
       layers::Linear::Load(ckpt, "visual_projection", v.hidden_size, c.projection_dim, false, plan.projections);
 
@@ -115,49 +91,11 @@ std::unique_ptr<ClipModel> ClipModel::Load(const std::string& dir, Precision req
 
 void ClipModel::EncodeImages(const float* pixels, int64_t n, float* out, Workspace& ws) const {
   if (n == 0) return;
-  const auto& v = config_.vision;
-  const int64_t d = v.hidden_size, p = v.patch_size, grid = v.image_size / p;
-  const int64_t patches = grid * grid, seq = patches + 1, patch_in = v.num_channels * p * p;
-  const int64_t image_floats = v.num_channels * v.image_size * v.image_size;
-
-  // The stride-p convolution is a matrix product over unfolded patches, each flattened
-  // in the kernel's (channel, row, column) order.
-  float* unfolded = ws.Buffer(kPatches, n * patches * patch_in);
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t b = 0; b < n; ++b) {
-    for (int64_t gy = 0; gy < grid; ++gy) {
-      for (int64_t gx = 0; gx < grid; ++gx) {
-        float* dst = unfolded + ((b * patches) + gy * grid + gx) * patch_in;
-        for (int64_t ch = 0; ch < v.num_channels; ++ch) {
-          for (int64_t y = 0; y < p; ++y) {
-            const float* src = pixels + b * image_floats + ch * v.image_size * v.image_size +
-                               (gy * p + y) * v.image_size + gx * p;
-            std::memcpy(dst + (ch * p + y) * p, src, p * sizeof(float));
-          }
-        }
-      }
-    }
-  }
-  float* patch_out = ws.Buffer(kPatchOut, n * patches * d);
-  patch_embedding_.Forward(unfolded, n * patches, patch_out);
-
-  float* hidden = ws.Buffer(kHidden, n * seq * d);
-  const float* pos = vision_positions_.data<float>();
-  const float* cls = class_embedding_.data<float>();
-  for (int64_t b = 0; b < n; ++b) {
-    float* h = hidden + b * seq * d;
-    for (int64_t j = 0; j < d; ++j) h[j] = cls[j] + pos[j];
-    for (int64_t i = 1; i < seq; ++i) {
-      const float* src = patch_out + (b * patches + i - 1) * d;
-      for (int64_t j = 0; j < d; ++j) h[i * d + j] = src[j] + pos[i * d + j];
-    }
-  }
-  pre_layernorm_.Forward(hidden, n * seq, hidden);
-  for (const auto& layer : vision_layers_) layer.Forward(hidden, n, seq, /*causal=*/false, ws);
-
+  const int64_t d = config_.vision.hidden_size, seq = vision_.sequence_length();
+  const float* hidden = vision_.Forward(pixels, n, ws);
   float* pooled = ws.Buffer(kPooled, n * d);
   for (int64_t b = 0; b < n; ++b) std::memcpy(pooled + b * d, hidden + b * seq * d, d * sizeof(float));
-  post_layernorm_.Forward(pooled, n, pooled);
+  vision_.post_layernorm().Forward(pooled, n, pooled);
   visual_projection_.Forward(pooled, n, out);
 }
 

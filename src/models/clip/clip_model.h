@@ -13,6 +13,7 @@
 #include "layers/transformer_encoder_layer.h"
 #include "layers/workspace.h"
 #include "models/clip/clip_config.h"
+#include "models/clip/clip_vision_tower.h"
 
 namespace mms::models {
 
@@ -47,11 +48,7 @@ class ClipModel {
   std::string precision_note_;
 
   // Vision tower.
-  layers::Linear patch_embedding_;  // [3·p·p, hidden] over unfolded patches, no bias
-  Tensor class_embedding_;          // [hidden]
-  Tensor vision_positions_;         // [patches + 1, hidden]
-  layers::LayerNorm pre_layernorm_, post_layernorm_;
-  std::vector<layers::TransformerEncoderLayer> vision_layers_;
+  ClipVisionTower vision_;
   layers::Linear visual_projection_;
 
   // Text tower.

@@ -21,7 +21,7 @@ std::string Num(double v) {
 
 // Which member of the family the file describes: model_type first (what transformers'
 // AutoConfig reads), then architectures.
-LlamaVariant DetectVariant(const nlohmann::json& j, const std::string& path) {
+LlamaVariant DetectVariant(const nlohmann::json& j, const std::string& path, bool unnamed_is_llama) {
   const std::string model_type = io::StringField(j, "model_type", "", path);
   if (model_type == "llama") return LlamaVariant::kLlama;
   if (model_type == "mistral") return LlamaVariant::kMistral;
@@ -37,6 +37,7 @@ LlamaVariant DetectVariant(const nlohmann::json& j, const std::string& path) {
       if (a == "Qwen2ForCausalLM") return LlamaVariant::kQwen2;
     }
   }
+  if (unnamed_is_llama) return LlamaVariant::kLlama;
   ThrowInvalidModel(path + ": neither \"model_type\" nor \"architectures\" names a LLaMA-family decoder "
                     "(LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM)");
 }
@@ -105,10 +106,13 @@ const char* LlamaVariantName(LlamaVariant variant) {
 }
 
 LlamaConfig LlamaConfig::FromFile(const std::string& path) {
-  const nlohmann::json j = io::LoadJsonFile(path);
+  return FromJson(io::LoadJsonFile(path), path, /*unnamed_is_llama=*/false);
+}
+
+LlamaConfig LlamaConfig::FromJson(const nlohmann::json& j, const std::string& path, bool unnamed_is_llama) {
   if (!j.is_object()) ThrowInvalidModel(path + ": not a JSON object");
   LlamaConfig c;
-  c.variant = DetectVariant(j, path);
+  c.variant = DetectVariant(j, path, unnamed_is_llama);
 
   // Defaults are those of transformers' LlamaConfig / MistralConfig / Qwen2Config.
   struct Defaults {

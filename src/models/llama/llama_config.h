@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 
 #include "layers/rotary_embedding.h"
@@ -49,6 +50,10 @@ struct LlamaConfig {
   // Reads and checks config.json; every refusal is Error(kInvalidModel) naming the file
   // and the field.
   static LlamaConfig FromFile(const std::string& path);
+  // The same from a parsed object; `where` names it in errors. A composite model's text
+  // part (LLaVA's text_config) may leave the family unnamed: then `unnamed_is_llama`
+  // makes it LLaMA, as transformers does.
+  static LlamaConfig FromJson(const nlohmann::json& j, const std::string& where, bool unnamed_is_llama);
 };
 
 }  // namespace mms::models

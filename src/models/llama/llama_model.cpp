@@ -142,13 +142,18 @@ std::vector<std::string> LlamaModel::Int8WeightNames(const LlamaConfig& c) {
 }
 
 std::unique_ptr<LlamaModel> LlamaModel::Load(const std::string& dir, Precision requested, int threads) {
+  const LlamaConfig config = LlamaConfig::FromFile(dir + "/config.json");
+  return LoadFrom(io::Checkpoint::Open(dir), config, requested, threads);
+}
+
+std::unique_ptr<LlamaModel> LlamaModel::LoadFrom(const io::Checkpoint& ckpt, const LlamaConfig& config,
+                                                 Precision requested, int threads) {
   std::unique_ptr<LlamaModel> m(new LlamaModel());
-  m->config_ = LlamaConfig::FromFile(dir + "/config.json");
+  m->config_ = config;
   m->precision_ = ops::RunnablePrecision(requested, &m->precision_note_);
   m->threads_ = std::max(threads, 0);
   const LlamaConfig& c = m->config_;
   const Precision p = m->precision_;
-  const io::Checkpoint ckpt = io::Checkpoint::Open(dir);
 
   const int64_t d = c.hidden_size, hd = c.head_dim;
   const int64_t q_out = c.num_heads * hd, kv_out = c.num_kv_heads * hd;

@@ -29,6 +29,10 @@ class LlamaModel : public GenerativeModel {
   // kernels (attention, norms); 0 = OpenMP's default.
   static std::unique_ptr<LlamaModel> Load(const std::string& dir, Precision precision = Precision::kFp32,
                                           int threads = 0);
+  // The same from an open checkpoint whose tensors carry the names LlamaForCausalLM uses
+  // ("model.*", "lm_head.*"): a composite model passes its renamed language-model part.
+  static std::unique_ptr<LlamaModel> LoadFrom(const io::Checkpoint& ckpt, const LlamaConfig& config,
+                                              Precision precision, int threads);
   // The weight matrices an int8 model runs in int8: what `mmserve quantize` may store as I8.
   // A tied lm_head is the embedding, which stays float32, so it is not among them.
   static std::vector<std::string> Int8WeightNames(const LlamaConfig& config);
