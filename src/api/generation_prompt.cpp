@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include "api/image_source.h"
 #include "base/error.h"
+#include "models/image_encoder.h"
 #include "template/chat_template.h"
 #include "text/hf_tokenizer.h"
 
@@ -29,11 +31,18 @@ RenderedChat RenderChat(const runtime::GenerativeServedModel& model, const Gener
   // Ordered, as transformers hands them over: a template that prints a message with
   // tojson shows its keys in this order (role, content, then the rest).
   using ordered = nlohmann::ordered_json;
+  // A model that reads images gets every content as a list of parts, as transformers'
+  // processors give it to their templates (llava-hf's loops over the parts).
+  const bool parts = model.image_encoder() != nullptr;
   ordered messages = ordered::array();
   for (const auto& m : request.messages) {
     ordered j = ordered::object();
     j["role"] = m.role;
-    j["content"] = ordered::parse(m.content.dump());
+    if (parts && m.content.is_string()) {
+      j["content"] = ordered::array({ordered{{"type", "text"}, {"text", m.content.get<std::string>()}}});
+    } else {
+      j["content"] = ordered::parse(m.content.dump());
+    }
     for (const auto& [key, value] : m.extra.items()) j[key] = ordered::parse(value.dump());
     messages.push_back(std::move(j));
   }
@@ -64,8 +73,72 @@ RenderedChat RenderChat(const runtime::GenerativeServedModel& model, const Gener
   return out;
 }
 
+namespace {
+
+// Writes each image placeholder of p.ids out to the model's positions for one image and
+// points those positions at the image's features.
+void ExpandImagePlaceholders(const runtime::GenerativeServedModel& model,
+                             const std::vector<runtime::ImageFeatures>& images, PromptPlan& p) {
+  const models::ImageEncoder* encoder = model.image_encoder();
+  if (!encoder) {
+    if (!images.empty()) ThrowInvalidArgument("model \"" + model.name() + "\" takes text only; it cannot read images");
+    return;
+  }
+  const int32_t placeholder = encoder->image_token_id();
+  const size_t found = static_cast<size_t>(std::count(p.ids.begin(), p.ids.end(), placeholder));
+  if (found != images.size()) {
+    ThrowInvalidArgument("the chat template of model \"" + model.name() + "\" placed " + std::to_string(found) +
+                         " image placeholder(s) for the request's " + std::to_string(images.size()) +
+                         " image(s); each image_url part needs one");
+  }
+  if (images.empty()) return;
+  const int64_t per_image = encoder->positions_per_image(), size = encoder->feature_size();
+  auto storage = std::make_shared<std::vector<std::shared_ptr<const std::vector<float>>>>();
+  std::vector<int32_t> ids;
+  ids.reserve(p.ids.size() + images.size() * static_cast<size_t>(per_image));
+  uint64_t salt = 0x6c6c617661ull;  // any fixed start: only equality of salts matters
+  size_t k = 0;
+  for (const int32_t id : p.ids) {
+    if (id != placeholder) {
+      ids.push_back(id);
+      continue;
+    }
+    const runtime::ImageFeatures& f = images[k++];
+    if (!f.values || f.values->size() != static_cast<size_t>(per_image * size)) {
+      ThrowInternal("image features of the wrong size for model \"" + model.name() + "\"");
+    }
+    storage->push_back(f.values);
+    for (int64_t i = 0; i < per_image; ++i) {
+      p.injected.push_back({static_cast<int32_t>(ids.size()), f.values->data() + i * size});
+      ids.push_back(placeholder);
+    }
+    // Order matters: the same images in another order are another prompt.
+    salt = (salt ^ f.content_hash) * 0x9E3779B97F4A7C15ull + k;
+  }
+  p.ids = std::move(ids);
+  p.injected_storage = std::move(storage);
+  p.prefix_salt = salt;
+}
+
+}  // namespace
+
+std::vector<runtime::ImageFeatures> EncodeRequestImages(runtime::GenerativeServedModel& model,
+                                                        const GenerationApiRequest& request, const ImageSource& source) {
+  if (request.images.empty()) return {};
+  if (!model.image_encoder()) {
+    ThrowInvalidArgument(request.images.front().where + " is an image; model \"" + model.name() +
+                         "\" takes text only");
+  }
+  std::vector<std::string> bytes, where;
+  for (const ChatImage& image : request.images) {
+    bytes.push_back(source.Fetch(image.url, image.where));
+    where.push_back(image.where);
+  }
+  return model.EncodeImages(bytes, where);
+}
+
 std::vector<PromptPlan> BuildPrompts(const runtime::GenerativeServedModel& model, const GenerationApiRequest& request,
-                                     bool chat) {
+                                     bool chat, const std::vector<runtime::ImageFeatures>& images) {
   const text::HfTokenizer& tokenizer = model.tokenizer();
   std::vector<PromptPlan> prompts;
   if (chat) {
@@ -77,6 +150,7 @@ std::vector<PromptPlan> BuildPrompts(const runtime::GenerativeServedModel& model
     PromptPlan p;
     p.ids = tokenizer.EncodeWithLiteralRanges(rendered.text, rendered.message_ranges, add_special);
     p.text = std::move(rendered.text);
+    ExpandImagePlaceholders(model, images, p);
     prompts.push_back(std::move(p));
     return prompts;
   }
@@ -109,11 +183,14 @@ void ResolveLimits(const runtime::GenerativeServedModel& model, const std::vecto
     }
   }
   const int64_t context = model.context_length();
-  size_t longest = 0;
+  size_t longest = 0, image_positions = 0;
   for (const auto& p : prompts) {
     if (p.ids.empty()) ThrowInvalidArgument("the prompt is empty after tokenization");
     longest = std::max(longest, p.ids.size());
+    image_positions = std::max(image_positions, p.injected.size());
   }
+  const std::string of_images =
+      image_positions > 0 ? " (" + std::to_string(image_positions) + " of them image positions)" : "";
   const int64_t prompt_tokens = static_cast<int64_t>(longest);
   if (!request.max_tokens) {
     if (!chat) {
@@ -125,7 +202,7 @@ void ResolveLimits(const runtime::GenerativeServedModel& model, const std::vecto
   const int64_t asked = request.max_tokens ? *request.max_tokens : 0;
   if (prompt_tokens + std::max<int64_t>(asked, 1) > context) {
     ThrowInvalidArgument("this model's maximum context length is " + std::to_string(context) +
-                         " tokens; the prompt has " + std::to_string(prompt_tokens) + " tokens and " +
+                         " tokens; the prompt has " + std::to_string(prompt_tokens) + " tokens" + of_images + " and " +
                          (request.max_tokens ? "max_tokens asks for " + std::to_string(asked) + " more"
                                              : std::string("no room is left for the answer")) +
                          " (" + std::to_string(prompt_tokens + asked) + " in all). Shorten the prompt or lower max_tokens");

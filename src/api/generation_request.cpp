@@ -285,10 +285,23 @@ GenerationApiRequest ParseChatRequest(std::string_view text, const InputLimits& 
           std::string t = Text(part["text"], part_where + ".text", limits, kMaxPromptBytes);
           message.content.push_back({{"type", "text"}, {"text", t}});
           message.texts.push_back(std::move(t));
-        } else if (type == "image_url" || type == "input_image" || type == "image") {
-          ThrowInvalidArgument(part_where + " is an image; model \"" + r.model + "\" takes text only");
+        } else if (type == "image_url" || type == "input_image") {
+          // {"type": "image_url", "image_url": {"url": ...}} (chat completions), or the
+          // url as a plain string there (the Responses API's input_image carries it so).
+          const json* ref = Field(part, "image_url");
+          const json* url = ref && ref->is_object() ? Field(*ref, "url") : ref;
+          if (!url || !url->is_string() || url->get_ref<const std::string&>().empty()) {
+            ThrowInvalidArgument(part_where + " must carry the image as \"image_url\": {\"url\": \"data:image/...\"}");
+          }
+          if (r.images.size() >= limits.max_images) {
+            throw Error(ErrorCode::kTooLarge, part_where + ": more than " + std::to_string(limits.max_images) +
+                                                  " images in one request (the server's limit)");
+          }
+          r.images.push_back({url->get<std::string>(), part_where});
+          message.content.push_back({{"type", "image"}});
         } else {
-          ThrowInvalidArgument(part_where + ".type is " + QuoteClientText(type) + "; only \"text\" parts are accepted");
+          ThrowInvalidArgument(part_where + ".type is " + QuoteClientText(type) +
+                               "; the accepted parts are \"text\" and \"image_url\"");
         }
       }
     } else {

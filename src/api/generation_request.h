@@ -18,13 +18,22 @@
 
 namespace mms::api {
 
-// One chat message; content parts of type text are joined in order, as the chat
-// templates read them. `parts` keeps the original list for templates that want it.
+// One chat message as the chat template receives it: `content` is the string the client
+// sent, or its list of parts with each text part as {"type": "text", "text": ...} and each
+// image part as {"type": "image"} (what transformers' processors hand their templates).
 struct ChatMessage {
   std::string role;
-  nlohmann::json content;  // a string, or a list of {"type": "text", "text": ...} parts
+  nlohmann::json content;  // a string, or a list of text and image parts
   std::vector<std::string> texts;  // the text of each text part (or the string), in order
   nlohmann::json extra = nlohmann::json::object();  // name, tool_call_id...: passed to the template
+};
+
+// An image part of a chat request, in the order of the conversation: where it came from
+// (a data: URL, or an http(s) / file URL the server may fetch under its image-source
+// policy) and which part it was, for errors.
+struct ChatImage {
+  std::string url;
+  std::string where;  // "messages[1].content[0]"
 };
 
 enum class ResponseFormat { kText, kJsonObject, kJsonSchema };
@@ -35,6 +44,7 @@ struct GenerationApiRequest {
   std::vector<std::string> prompt_texts;
   std::vector<std::vector<int32_t>> prompt_ids;  // used when prompt_texts is empty
   std::vector<ChatMessage> messages;
+  std::vector<ChatImage> images;  // chat: the image parts of every message, in order
   bool add_generation_prompt = true;
   std::optional<bool> add_special_tokens;  // default: true for completions, false for chat (as HF)
 

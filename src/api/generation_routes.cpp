@@ -1,5 +1,7 @@
 #include "api/generation_routes.h"
 
+#include <algorithm>
+#include <chrono>
 #include <ctime>
 #include <nlohmann/json.hpp>
 
@@ -9,6 +11,7 @@
 #include "api/kserve_metadata.h"
 #include "api/openai_codec.h"
 #include "api/openai_generation_format.h"
+#include "models/image_encoder.h"
 #include "text/hf_tokenizer.h"
 
 namespace mms::api {
@@ -19,10 +22,24 @@ using json = nlohmann::json;
 
 // Runs a parsed request to its answer: a stream that the connection writes as tokens come,
 // or the whole body once every choice is done.
+// `images`: where a chat request's image URLs may be fetched from (null: no images here).
 void Run(const HttpRequest& req, HttpResponse& res, RequestInfo& info, std::shared_ptr<runtime::ServedModel> found,
-         GenerationApiRequest& request, bool chat, std::unique_ptr<GenerationFormatter> formatter) {
+         GenerationApiRequest& request, bool chat, std::unique_ptr<GenerationFormatter> formatter,
+         const ImageSource* images) {
   runtime::GenerativeServedModel& model = RequireGenerator(*found);
-  std::vector<PromptPlan> prompts = BuildPrompts(model, request, chat);
+  std::vector<runtime::ImageFeatures> features;
+  if (images && !request.images.empty()) {
+    const auto start = std::chrono::steady_clock::now();
+    features = EncodeRequestImages(model, request, *images);
+    // Fetching, decoding and encoding (or the cache lookup): the part of the time to the
+    // first token that is the images', beside the prefill.
+    info.log_fields["images"] = static_cast<double>(features.size());
+    info.log_fields["images_cached"] = static_cast<double>(
+        std::count_if(features.begin(), features.end(), [](const runtime::ImageFeatures& f) { return f.cached; }));
+    info.log_fields["image_encode_ms"] =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  }
+  std::vector<PromptPlan> prompts = BuildPrompts(model, request, chat, features);
   ResolveLimits(model, prompts, chat, request);
   std::shared_ptr<ResponseStream> stream;
   if (request.stream) stream = std::make_shared<ResponseStream>();
@@ -52,7 +69,7 @@ void HandleOpenAI(const HttpRequest& req, HttpResponse& res, RouteContext& ctx, 
   auto formatter = openai::MakeGenerationFormatter(api, request.model, openai::NewCompletionId(api), std::time(nullptr),
                                                    request.sampling.logprobs, request.sampling.top_logprobs,
                                                    request.include_usage);
-  Run(req, res, info, std::move(found), request, chat, std::move(formatter));
+  Run(req, res, info, std::move(found), request, chat, std::move(formatter), &ctx.images);
 }
 
 json ParseObject(const std::string& body) {
@@ -69,7 +86,16 @@ void HandleTokenize(const HttpRequest& req, HttpResponse& res, RouteContext& ctx
   auto found = FindModelFor(ctx, info, request.model);
   runtime::GenerativeServedModel& model = RequireGenerator(*found);
   if (!chat && request.prompt_texts.size() != 1) ThrowInvalidArgument("\"prompt\" must be one string here");
-  const auto prompts = BuildPrompts(model, request, chat);
+  // Image parts count as the model's positions per image; the images are not fetched.
+  std::vector<runtime::ImageFeatures> placeholders;
+  if (!request.images.empty()) {
+    const models::ImageEncoder* encoder = model.image_encoder();
+    if (!encoder) ThrowInvalidArgument(request.images.front().where + " is an image; model \"" + model.name() + "\" takes text only");
+    const auto zeros = std::make_shared<const std::vector<float>>(
+        static_cast<size_t>(encoder->positions_per_image() * encoder->feature_size()), 0.0f);
+    placeholders.assign(request.images.size(), runtime::ImageFeatures{zeros, 0, false});
+  }
+  const auto prompts = BuildPrompts(model, request, chat, placeholders);
   res.SetContent(json({{"tokens", prompts[0].ids},
                        {"count", prompts[0].ids.size()},
                        {"max_model_len", model.context_length()}})
@@ -153,7 +179,7 @@ void HandleKServeGenerate(const HttpRequest& req, HttpResponse& res, RouteContex
   request.n = 1;
   const int64_t served_version = found->version();
   Run(req, res, info, std::move(found), request, false,
-      std::make_unique<KServeGenerateFormatter>(name, served_version));
+      std::make_unique<KServeGenerateFormatter>(name, served_version), nullptr);
 }
 
 }  // namespace

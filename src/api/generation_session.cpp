@@ -157,6 +157,9 @@ std::shared_ptr<GenerationSession> GenerationSession::Start(std::shared_ptr<runt
       for (int j = 0; j < request.n; ++j, ++k) {
         generation::GenerationRequest g;
         g.prompt = prompts[p].ids;
+        g.injected = prompts[p].injected;
+        g.injected_storage = prompts[p].injected_storage;
+        g.prefix_salt = prompts[p].prefix_salt;
         g.sampling = request.sampling;
         if (g.sampling.seed && j > 0) *g.sampling.seed += static_cast<uint64_t>(j);  // n choices differ, reproducibly
         g.max_tokens = *request.max_tokens;

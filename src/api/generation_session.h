@@ -19,6 +19,7 @@
 
 #include "api/generation_request.h"
 #include "api/response_stream.h"
+#include "models/generative_model.h"
 #include "base/cancellation.h"
 #include "runtime/generative_served_model.h"
 
@@ -62,6 +63,11 @@ class GenerationFormatter {
 struct PromptPlan {
   std::vector<int32_t> ids;
   std::string text;  // for echo
+  // Models that read images: the embeddings written over the image positions, what owns
+  // them, and the images' content hashes mixed into the prefix-cache keys.
+  std::vector<models::InjectedEmbedding> injected;
+  std::shared_ptr<const void> injected_storage;
+  uint64_t prefix_salt = 0;
 };
 
 class GenerationSession : public std::enable_shared_from_this<GenerationSession> {

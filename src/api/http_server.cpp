@@ -123,7 +123,8 @@ struct HttpServer::Impl {
         logger(log),
         metrics(m),
         access(options.access),
-        context{repository, options.limits, log, access, m},
+        image_source(options.image_sources),
+        context{repository, options.limits, log, access, m, image_source},
         dispatcher(context, router),
         workers(static_cast<size_t>(std::max(1, options.http_threads))),
         tls(MakeTlsContext(options)) {
@@ -138,6 +139,7 @@ struct HttpServer::Impl {
   Logger& logger;
   runtime::Metrics& metrics;
   AccessControl access;
+  ImageSource image_source;
   RouteContext context;
   Router router;
   RequestDispatcher dispatcher;

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "api/access_control.h"
+#include "api/image_source.h"
 #include "api/input_limits.h"
 #include "api/route_context.h"
 
@@ -41,6 +42,7 @@ struct ServerOptions {
   std::chrono::milliseconds body_timeout{60000};        // the whole body
   std::chrono::milliseconds keep_alive_timeout{30000};  // idle between requests on one connection
   std::chrono::milliseconds write_timeout{60000};       // the whole response
+  ImageSourcePolicy image_sources;  // which image URLs in chat requests may be fetched
 };
 
 class HttpServer {

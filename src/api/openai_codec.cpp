@@ -248,7 +248,7 @@ json ModelObject(const ModelInfo& model) {
   json j = {{"id", model.id}, {"object", "model"}, {"created", model.created}, {"owned_by", "mmserve"}};
   if (!model.family.empty()) j["family"] = model.family;
   if (model.generates) {
-    j["capabilities"] = {"completions", "chat"};
+    j["capabilities"] = model.vision ? json{"completions", "chat", "vision"} : json{"completions", "chat"};
     j["max_model_len"] = model.max_model_len;
   } else if (!model.family.empty()) {
     j["capabilities"] = {"embeddings"};

@@ -67,6 +67,7 @@ struct ModelInfo {
   // empty / 0 for the others.
   std::string family;
   bool generates = false;
+  bool vision = false;  // takes images in chat messages (image_url parts)
   int64_t max_model_len = 0;
 };
 

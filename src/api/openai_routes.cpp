@@ -30,6 +30,7 @@ std::vector<openai::ModelInfo> ReadyModels(const runtime::ModelRepository& repos
       if (auto* generator = served->AsGenerator()) {
         info.generates = true;
         info.max_model_len = generator->context_length();
+        info.vision = generator->image_encoder() != nullptr;
       }
     } catch (const Error&) {
       // unloaded since Index(): listed without details

@@ -16,12 +16,15 @@
 
 namespace mms::api {
 
+class ImageSource;
+
 struct RouteContext {
   runtime::ModelRepository& repository;
   const InputLimits& limits;
   Logger& logger;
   AccessControl& access;
   runtime::Metrics& metrics;
+  const ImageSource& images;  // where chat requests' image URLs may be fetched from
 };
 
 // One request as WrapRoute sees it: routes read the caller and say which model served it.

@@ -18,6 +18,22 @@ namespace mms::cli {
 
 namespace {
 
+// "a.example, b.example" -> {"a.example", "b.example"}: spaces around items dropped, empty items skipped.
+std::vector<std::string> SplitList(const std::string& list) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t end = list.find(',', start);
+    if (end == std::string::npos) end = list.size();
+    std::string item = list.substr(start, end - start);
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (!item.empty()) out.push_back(std::move(item));
+    start = end + 1;
+  }
+  return out;
+}
+
 runtime::RepositoryOptions RepositoryOptionsFrom(const Args& args, const api::InputLimits& limits) {
   runtime::RepositoryOptions o;
   o.root = args.Required("model-repository");
@@ -109,6 +125,13 @@ api::ServerOptions ServerOptionsFrom(const Args& args) {
   if ((!o.access.jwt_issuer.empty() || !o.access.jwt_audience.empty()) && o.access.jwt_secret_file.empty()) {
     ThrowInvalidArgument("--jwt-issuer and --jwt-audience need --jwt-secret-file");
   }
+  // Image URLs in chat requests: data: URLs always; http(s) and file:// only as allowed here.
+  auto& images = o.image_sources;
+  for (const std::string& host : SplitList(args.Get("image-url-allowed-hosts", ""))) images.allowed_hosts.push_back(host);
+  images.allow_private_addresses = args.Has("image-url-allow-private");
+  images.local_folder = args.Get("image-folder", "");
+  images.max_bytes = o.limits.max_image_bytes;
+  images.timeout = seconds_flag("image-fetch-timeout-secs", images.timeout);
   if (o.port < 0 || o.port > 65535) ThrowInvalidArgument("--port must be 0..65535");
   if (o.http_threads < 1) ThrowInvalidArgument("--http-threads must be at least 1");
   return o;
@@ -126,10 +149,11 @@ int ServeCommand(int argc, char** argv) {
                    "circuit-breaker-cooldown-secs", "health-check-secs", "health-check-failures", "memory-budget-mb",
                    "tls-cert", "tls-key", "precision", "max-images", "max-request-pixels", "max-connections", "tls-ciphers",
                    "header-timeout-secs", "body-timeout-secs", "keep-alive-timeout-secs", "write-timeout-secs",
-                   "kv-cache-mb", "max-running-sequences", "max-tokens-per-step", "max-waiting-sequences", "chat-template"};
+                   "kv-cache-mb", "max-running-sequences", "max-tokens-per-step", "max-waiting-sequences", "chat-template",
+                   "image-url-allowed-hosts", "image-folder", "image-fetch-timeout-secs"};
   // Test builds (mmserve-testing) add their fault-injection flags; production adds none.
   for (const auto& flag : runtime::FaultInjectionFlags()) value_flags.insert(flag);
-  Args args(argc, argv, 2, value_flags, {"protect-health"});
+  Args args(argc, argv, 2, value_flags, {"protect-health", "image-url-allow-private"});
   args.ReadEnvironment("MMSERVE_", {"load-model"});  // containers configure by environment
   if (args.Has("config")) args.ReadConfigFile(args.Get("config"));
   std::map<std::string, std::string> fault_flags;

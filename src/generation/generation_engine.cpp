@@ -41,6 +41,7 @@ struct EngineSequence : SequenceState {
   int max_tokens = 0;
   int generated = 0;
   std::vector<models::InjectedEmbedding> injected;  // sorted by position
+  std::shared_ptr<const void> injected_storage;
   std::shared_ptr<const void> sequence_state;
 };
 
@@ -204,6 +205,7 @@ uint64_t GenerationEngine::Submit(GenerationRequest request, std::shared_ptr<Tok
   s->ignore_eos = request.ignore_eos;
   s->max_tokens = request.max_tokens;
   s->injected = std::move(request.injected);
+  s->injected_storage = std::move(request.injected_storage);
   s->sequence_state = std::move(request.sequence_state);
   s->sink = std::move(sink);
 

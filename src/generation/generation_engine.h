@@ -63,6 +63,7 @@ struct GenerationRequest {
   int valid_vocab = 0;           // ids >= this are never sampled; 0 = the model's vocab_size
   uint64_t prefix_salt = 0;      // mixed into every prefix-cache key (image hashes); 0 = none
   std::vector<models::InjectedEmbedding> injected;  // absolute positions; values alive until finish
+  std::shared_ptr<const void> injected_storage;     // kept with the sequence: owns what `injected` points to
   std::shared_ptr<const void> sequence_state;       // passed to every chunk of this sequence
 };
 

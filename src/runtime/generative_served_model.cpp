@@ -4,13 +4,17 @@
 #include <cmath>
 #include <filesystem>
 #include <future>
+#include <optional>
 
 #include "base/error.h"
 #include "base/file_util.h"
 #include "base/logger.h"
 #include "generation/json_constraint.h"
 #include "io/json_config.h"
+#include "media/clip_preprocess.h"
 #include "models/generative_model.h"
+#include "models/image_encoder.h"
+#include "runtime/weights_fingerprint.h"
 #include "template/chat_template.h"
 #include "text/hf_tokenizer.h"
 
@@ -27,7 +31,19 @@ struct ServingSettings {
   Precision precision = Precision::kFp32;
   generation::EngineConfig engine;
   int kv_cache_blocks = 0;  // when set, the KV budget in blocks (overrides kv_cache_mb)
+  // Models that read images: their features in the embedding cache ("cache" on / off) and
+  // the original LLaVA's pad-to-square ("pad_to_square" on / off; else preprocessor_config
+  // .json's do_pad).
+  bool cache = true;
+  std::optional<bool> pad_to_square;
 };
+
+bool OnOff(const std::string& key, const std::string& value) {
+  if (value != "on" && value != "off") {
+    ThrowInvalidModel("config.pbtxt parameter " + key + " \"" + value + "\" is not on or off");
+  }
+  return value == "on";
+}
 
 int64_t IntParameter(const std::string& key, const std::string& value, int64_t low, int64_t high) {
   size_t used = 0;
@@ -72,21 +88,55 @@ ServingSettings SettingsFrom(const io::ModelConfig& config, const ServingDefault
     } else if (key == "block_tokens") {
       s.engine.block_tokens = static_cast<int>(IntParameter(key, value, 1, 256));
     } else if (key == "prefix_caching") {
-      if (value != "on" && value != "off") {
-        ThrowInvalidModel("config.pbtxt parameter prefix_caching \"" + value + "\" is not on or off");
-      }
-      s.engine.prefix_caching = value == "on";
-    } else if (key == "memory_budget_mb" || key == "cache") {
-      // the encoders' settings: nothing to do for a generative model
+      s.engine.prefix_caching = OnOff(key, value);
+    } else if (key == "cache") {
+      s.cache = OnOff(key, value);
+    } else if (key == "pad_to_square") {
+      s.pad_to_square = OnOff(key, value);
+    } else if (key == "memory_budget_mb") {
+      // the encoders' setting: nothing to do for a generative model
     } else {
       ThrowInvalidModel("unknown parameter \"" + key + "\" for a generative model (known: precision, kv_cache_mb, kv_cache_blocks, "
-                        "max_running_sequences, max_tokens_per_step, max_waiting, block_tokens, prefix_caching)");
+                        "max_running_sequences, max_tokens_per_step, max_waiting, block_tokens, prefix_caching, cache, "
+                        "pad_to_square)");
     }
   }
   if (s.engine.max_tokens_per_step < s.engine.max_running_sequences) {
     s.engine.max_tokens_per_step = s.engine.max_running_sequences;  // every running sequence decodes each step
   }
   return s;
+}
+
+std::unique_ptr<ImageFeatureEncoder> MakeImageEncoder(const std::string& name, int64_t version, Precision precision,
+                                                      const models::ImageEncoder& encoder, const std::string& dir,
+                                                      const io::ModelConfig& config, const ServingDefaults& defaults,
+                                                      const ServingSettings& settings) {
+  ImageFeatureOptions o;
+  const std::string preprocessor = dir + "/preprocessor_config.json";
+  if (!fs::exists(preprocessor)) {
+    ThrowInvalidModel(dir + ": preprocessor_config.json is missing; a model that reads images needs it");
+  }
+  const nlohmann::json pj = io::LoadJsonFile(preprocessor);
+  o.preprocess = media::PreprocessConfig::FromJson(pj);
+  o.pad_to_square = settings.pad_to_square.value_or(pj.is_object() && pj.value("do_pad", false) == true);
+  o.decode_limits = defaults.clip.decode_limits;
+  o.max_request_pixels = defaults.clip.max_request_pixels;
+  // A batch of images is a large piece of work already (576 positions each at 336 px):
+  // beyond 8 a bigger batch gains nothing and only holds the first images back.
+  o.batcher.max_batch_size = std::clamp<int>(config.max_batch_size > 0 ? static_cast<int>(config.max_batch_size)
+                                                                       : defaults.max_batch_size, 1, 8);
+  o.batcher.max_queue_delay = defaults.max_queue_delay;
+  if (config.dynamic_batching) {
+    o.batcher.max_queue_delay = std::chrono::microseconds(config.dynamic_batching->max_queue_delay_microseconds);
+  }
+  o.batcher.instance_count = 1;
+  if (settings.cache && defaults.cache) {
+    o.cache = defaults.cache;
+    // The precision really run, and the preparation: padded features differ from cropped ones.
+    o.cache_key = {name, version, PrecisionName(precision),
+                   o.pad_to_square ? "llava-pad" : "llava", FingerprintCheckpoint(dir)};
+  }
+  return std::make_unique<ImageFeatureEncoder>("model \"" + name + "\"", encoder, std::move(o));
 }
 
 // eos_token_id as generation_config.json / config.json write it: one id or a list.
@@ -282,8 +332,23 @@ std::shared_ptr<GenerativeServedModel> GenerativeServedModel::Load(const std::st
       });
   m->recorder_ = std::make_shared<Recorder>();
   m->recorder_->breaker = m->breaker_.get();
+  if (const models::ImageEncoder* encoder = m->model_->image_encoder()) {
+    m->images_ = MakeImageEncoder(name, version, m->model_->precision(), *encoder, dir, config, defaults, settings);
+  }
   m->engine_ = std::make_unique<generation::GenerationEngine>(*m->model_, settings.engine);
   return m;
+}
+
+std::vector<ImageFeatures> GenerativeServedModel::EncodeImages(const std::vector<std::string>& images,
+                                                               const std::vector<std::string>& where) {
+  if (!images_) ThrowInvalidArgument("model \"" + name_ + "\" takes text only; it cannot read images");
+  breaker_->Admit("model \"" + name_ + "\"");
+  return images_->Encode(images, where);
+}
+
+std::optional<ImageFeatureStats> GenerativeServedModel::ImageStats() const {
+  if (!images_) return std::nullopt;
+  return images_->Stats();
 }
 
 uint64_t GenerativeServedModel::MemoryToLoad(const std::string& dir, const io::ModelConfig& config,
@@ -294,6 +359,7 @@ uint64_t GenerativeServedModel::MemoryToLoad(const std::string& dir, const io::M
 GenerativeServedModel::~GenerativeServedModel() {
   if (engine_) engine_->Shutdown(std::chrono::milliseconds(0));
   engine_.reset();  // before the model it runs
+  images_.reset();
 }
 
 std::vector<TensorSpec> GenerativeServedModel::kserve_inputs() const {
@@ -394,6 +460,9 @@ ServedModel::ProbeResult GenerativeServedModel::Probe(std::chrono::milliseconds 
   return result;
 }
 
-void GenerativeServedModel::Shutdown(std::chrono::milliseconds deadline) { engine_->Shutdown(deadline); }
+void GenerativeServedModel::Shutdown(std::chrono::milliseconds deadline) {
+  if (images_) images_->Shutdown(deadline);
+  engine_->Shutdown(deadline);
+}
 
 }  // namespace mms::runtime

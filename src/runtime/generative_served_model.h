@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "generation/generation_engine.h"
+#include "runtime/image_feature_encoder.h"
 #include "runtime/served_model.h"
 
 namespace mms::text {
@@ -25,6 +26,10 @@ class ChatTemplate;
 }
 namespace mms::generation {
 class TokenVocabularyBytes;
+}
+
+namespace mms::models {
+class ImageEncoder;
 }
 
 namespace mms::runtime {
@@ -98,6 +103,13 @@ class GenerativeServedModel final : public ServedModel {
   void Cancel(uint64_t sequence_id);
   GenerationMetricsSnapshot Metrics() const;
 
+  // Models that read images (LLaVA): the encoder's shape (null for text-only models), and
+  // the features of a request's images, in order, from the cache or the image batcher.
+  // Errors as ImageFeatureEncoder::Encode; kInvalidArgument for a text-only model.
+  const models::ImageEncoder* image_encoder() const { return model_->image_encoder(); }
+  std::vector<ImageFeatures> EncodeImages(const std::vector<std::string>& images, const std::vector<std::string>& where);
+  std::optional<ImageFeatureStats> ImageStats() const;
+
   // Recorded by the sink wrapper.
   struct Recorder;
 
@@ -114,6 +126,7 @@ class GenerativeServedModel final : public ServedModel {
   generation::SamplingParams default_sampling_;
   MemoryEstimate memory_estimate_;
   std::unique_ptr<CircuitBreaker> breaker_;
+  std::unique_ptr<ImageFeatureEncoder> images_;  // null for text-only models
   std::unique_ptr<generation::GenerationEngine> engine_;
   mutable std::once_flag vocabulary_once_;
   mutable std::shared_ptr<const generation::TokenVocabularyBytes> vocabulary_;

@@ -113,6 +113,12 @@ std::vector<MetricFamily> CollectGenerationMetrics(const ModelRepository& reposi
                                     "Sequences preempted (to be recomputed) because the KV cache was full",
                                     MetricType::Counter);
   MetricFamily steps = Family("mmserve_generation_steps_total", "Batched decoder steps", MetricType::Counter);
+  MetricFamily images = Family("mmserve_image_features_total",
+                               "Images of chat requests by where their features came from (cache, encoded)",
+                               MetricType::Counter);
+  MetricFamily image_batches = Family("mmserve_image_encoder_batches_total",
+                                      "Batches the image encoder ran (images of concurrent requests together)",
+                                      MetricType::Counter);
   for (const ModelVersionStatus& s : repository.Index()) {
     if (s.version <= 0 || s.state != ModelState::kReady) continue;
     std::shared_ptr<ServedModel> model;
@@ -144,10 +150,18 @@ std::vector<MetricFamily> CollectGenerationMetrics(const ModelRepository& reposi
         CounterOf(miss, static_cast<double>(m.engine.prefix_cache_queries - m.engine.prefix_cache_hits)));
     preemptions.metric.push_back(CounterOf(labels, static_cast<double>(m.engine.preemptions)));
     steps.metric.push_back(CounterOf(labels, static_cast<double>(m.engine.steps)));
+    if (const std::optional<ImageFeatureStats> is = g->ImageStats()) {
+      auto cached = labels, encoded = labels;
+      cached.push_back({"source", "cache"});
+      encoded.push_back({"source", "encoded"});
+      images.metric.push_back(CounterOf(cached, static_cast<double>(is->cache_hits)));
+      images.metric.push_back(CounterOf(encoded, static_cast<double>(is->encoded)));
+      image_batches.metric.push_back(CounterOf(labels, static_cast<double>(is->batcher.execution_count)));
+    }
   }
   std::vector<MetricFamily> out;
   for (MetricFamily* f : {&ttft, &itl, &e2e, &queue, &prompt, &generated, &computed, &running, &waiting, &kv_total,
-                          &kv_used, &prefix, &preemptions, &steps}) {
+                          &kv_used, &prefix, &preemptions, &steps, &images, &image_batches}) {
     out.push_back(std::move(*f));
   }
   return out;

@@ -38,14 +38,17 @@ if (!binary) {
   console.error('usage: node client_test.mjs PATH_TO_MMSERVE (or set MMSERVE_BINARY)');
   process.exit(2);
 }
-// The demo CLIP and the reference LLaMA side by side, as links in a temporary repository.
+// The demo CLIP, the reference LLaMA and the reference LLaVA side by side, as links in a
+// temporary repository.
 function makeRepository() {
   const root = mkdtempSync(path.join(tmpdir(), 'mms-openai-client-'));
   symlinkSync(path.join(SOURCE_DIR, 'model_repository/clip'), path.join(root, 'clip'));
-  const llama = path.join(root, 'llama/1');
-  mkdirSync(llama, { recursive: true });
-  const modelDir = path.join(SOURCE_DIR, 'tests/data/llama-reference/model');
-  for (const f of readdirSync(modelDir)) symlinkSync(path.join(modelDir, f), path.join(llama, f));
+  for (const name of ['llama', 'llava']) {
+    const version = path.join(root, name, '1');
+    mkdirSync(version, { recursive: true });
+    const modelDir = path.join(SOURCE_DIR, `tests/data/${name}-reference/model`);
+    for (const f of readdirSync(modelDir)) symlinkSync(path.join(modelDir, f), path.join(version, f));
+  }
   process.on('exit', () => rmSync(root, { recursive: true, force: true }));
   return root;
 }
@@ -375,6 +378,31 @@ check('chat with a json_schema response_format gives valid JSON when it stops', 
     const out = JSON.parse(res.choices[0].message.content);
     assert.equal(typeof out.ok, 'boolean');
   }
+});
+
+check('chat about an image (image_url data URL) answers the same whole and streamed', async (client) => {
+  const png = readFileSync(path.join(SOURCE_DIR, 'tests/data/llava-reference/golden/image.png'));
+  const messages = [{ role: 'user', content: [
+    { type: 'image_url', image_url: { url: `data:image/png;base64,${png.toString('base64')}` } },
+    { type: 'text', text: 'What is in this image?' }] }];
+  const whole = await client.chat.completions.create({ model: 'llava', messages, max_tokens: 8, temperature: 0 });
+  assert.equal(whole.choices[0].message.role, 'assistant');
+  assert.equal(whole.usage.completion_tokens, 8);
+  assert.ok(whole.usage.prompt_tokens > 49, `prompt_tokens ${whole.usage.prompt_tokens} include the 49 image positions`);
+  const stream = await client.chat.completions.create({ model: 'llava', messages, max_tokens: 8, temperature: 0,
+                                                        stream: true });
+  let content = '';
+  for await (const chunk of stream) content += chunk.choices[0]?.delta?.content ?? '';
+  assert.equal(content, whole.choices[0].message.content);
+  const model = await client.models.retrieve('llava');
+  assert.ok(model.capabilities.includes('vision'), JSON.stringify(model));
+});
+
+check('an image for a text-only model is a BadRequestError saying so', async (client) => {
+  const messages = [{ role: 'user', content: [
+    { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } }] }];
+  await expectApiError(client.chat.completions.create({ model: 'llama', messages, max_tokens: 2 }),
+                       OpenAI.BadRequestError, 400, 'invalid_request_error', 'takes text only');
 });
 
 check('a prompt beyond the context is a BadRequestError naming the counts', async (client) => {
