@@ -77,8 +77,9 @@ namespace {
 
 // Writes each image placeholder of p.ids out to the model's positions for one image and
 // points those positions at the image's features.
+// `chat`: the placeholders come from the chat template (else from the prompt's own text).
 void ExpandImagePlaceholders(const runtime::GenerativeServedModel& model,
-                             const std::vector<runtime::ImageFeatures>& images, PromptPlan& p) {
+                             const std::vector<runtime::ImageFeatures>& images, PromptPlan& p, bool chat) {
   const models::ImageEncoder* encoder = model.image_encoder();
   if (!encoder) {
     if (!images.empty()) ThrowInvalidArgument("model \"" + model.name() + "\" takes text only; it cannot read images");
@@ -87,9 +88,14 @@ void ExpandImagePlaceholders(const runtime::GenerativeServedModel& model,
   const int32_t placeholder = encoder->image_token_id();
   const size_t found = static_cast<size_t>(std::count(p.ids.begin(), p.ids.end(), placeholder));
   if (found != images.size()) {
-    ThrowInvalidArgument("the chat template of model \"" + model.name() + "\" placed " + std::to_string(found) +
-                         " image placeholder(s) for the request's " + std::to_string(images.size()) +
-                         " image(s); each image_url part needs one");
+    if (chat) {
+      ThrowInvalidArgument("the chat template of model \"" + model.name() + "\" placed " + std::to_string(found) +
+                           " image placeholder(s) for the request's " + std::to_string(images.size()) +
+                           " image(s); each image_url part needs one");
+    }
+    ThrowInvalidArgument("the prompt holds " + std::to_string(found) + " image placeholder(s) (token " +
+                         std::to_string(placeholder) + ") for the request's " + std::to_string(images.size()) +
+                         " image(s); write one per image");
   }
   if (images.empty()) return;
   const int64_t per_image = encoder->positions_per_image(), size = encoder->feature_size();
@@ -150,12 +156,18 @@ std::vector<PromptPlan> BuildPrompts(const runtime::GenerativeServedModel& model
     PromptPlan p;
     p.ids = tokenizer.EncodeWithLiteralRanges(rendered.text, rendered.message_ranges, add_special);
     p.text = std::move(rendered.text);
-    ExpandImagePlaceholders(model, images, p);
+    ExpandImagePlaceholders(model, images, p, /*chat=*/true);
     prompts.push_back(std::move(p));
     return prompts;
   }
   const bool add_special = request.add_special_tokens.value_or(true);
   for (const auto& text : request.prompt_texts) prompts.push_back({tokenizer.Encode(text, add_special), text});
+  // A model that reads images: placeholders written in a prompt (KServe generate's
+  // text_input) need as many images, and a completion without images may hold none.
+  if (model.image_encoder()) {
+    if (!images.empty() && prompts.size() != 1) ThrowInvalidArgument("images go with exactly one prompt");
+    for (auto& p : prompts) ExpandImagePlaceholders(model, images, p, /*chat=*/false);
+  }
   for (const auto& ids : request.prompt_ids) {
     for (int32_t id : ids) {
       if (id >= model.valid_vocab()) {

@@ -167,6 +167,22 @@ void HandleKServeGenerate(const HttpRequest& req, HttpResponse& res, RouteContex
   if (!input || !input->is_string()) ThrowInvalidArgument("\"text_input\" is required: the prompt as a string");
   request.prompt_texts.push_back(input->get<std::string>());
   CheckText(request.prompt_texts[0], InputLimits{.max_text_chars = kMaxPromptBytes}, "\"text_input\"");
+  // Models that read images: "image" is one URL or a list of them (data:, or http(s) / file
+  // as the server allows), one per <image> placeholder written in text_input.
+  if (const auto it = body.find("image"); it != body.end() && !it->is_null()) {
+    const json list = it->is_array() ? *it : json::array({*it});
+    for (size_t i = 0; i < list.size(); ++i) {
+      const std::string where = "\"image\"[" + std::to_string(i) + "]";
+      if (!list[i].is_string() || list[i].get_ref<const std::string&>().empty()) {
+        ThrowInvalidArgument(where + " must be an image URL (data:image/...;base64,...)");
+      }
+      if (request.images.size() >= ctx.limits.max_images) {
+        throw Error(ErrorCode::kTooLarge, where + ": more than " + std::to_string(ctx.limits.max_images) +
+                                              " images in one request (the server's limit)");
+      }
+      request.images.push_back({list[i].get<std::string>(), where});
+    }
+  }
   json fields = body;
   if (body.contains("parameters")) {
     if (!body["parameters"].is_object()) ThrowInvalidArgument("\"parameters\" must be an object");
@@ -174,12 +190,13 @@ void HandleKServeGenerate(const HttpRequest& req, HttpResponse& res, RouteContex
   }
   fields.erase("stream");
   fields.erase("stream_options");
+  fields.erase("image");
   ReadSamplingFields(fields, request, false);
   request.stream = stream;
   request.n = 1;
   const int64_t served_version = found->version();
   Run(req, res, info, std::move(found), request, false,
-      std::make_unique<KServeGenerateFormatter>(name, served_version), nullptr);
+      std::make_unique<KServeGenerateFormatter>(name, served_version), &ctx.images);
 }
 
 }  // namespace

@@ -363,7 +363,10 @@ GenerativeServedModel::~GenerativeServedModel() {
 }
 
 std::vector<TensorSpec> GenerativeServedModel::kserve_inputs() const {
-  return {{"text_input", "BYTES", {1}}, {"max_tokens", "INT32", {1}}};
+  std::vector<TensorSpec> inputs = {{"text_input", "BYTES", {1}}, {"max_tokens", "INT32", {1}}};
+  // Models that read images take image URLs, one per <image> in text_input (generate's "image").
+  if (model_->image_encoder()) inputs.push_back({"image", "BYTES", {-1}});
+  return inputs;
 }
 
 std::vector<TensorSpec> GenerativeServedModel::kserve_outputs() const { return {{"text_output", "BYTES", {-1}}}; }

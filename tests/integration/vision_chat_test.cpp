@@ -233,7 +233,9 @@ TEST_F(VisionChatTest, SecondTurnOnTheSameImageEncodesNothingAndReusesThePrefix)
 TEST_F(VisionChatTest, ModelsSayWhichTakeImages) {
   auto res = Client(own()).Get("/v1/models");
   ASSERT_TRUE(res && res->status == 200);
-  for (const json& m : json::parse(res->body)["data"]) {
+  const json list = json::parse(res->body);  // held: a range over a temporary's member would dangle
+  ASSERT_EQ(list["data"].size(), 2u);
+  for (const json& m : list["data"]) {
     const auto caps = m["capabilities"].get<std::vector<std::string>>();
     const bool vision = std::find(caps.begin(), caps.end(), "vision") != caps.end();
     EXPECT_EQ(vision, m["id"] == "llava") << m.dump();
@@ -260,6 +262,41 @@ TEST_F(VisionChatTest, TypedImageTokenStaysText) {
   const auto ids = r["tokens"].get<std::vector<int32_t>>();
   EXPECT_EQ(std::count(ids.begin(), ids.end(), 32000), 0);
   PostOk(own(), "/v1/chat/completions", Chat("llava", messages, 2));
+}
+
+// KServe's generate extension: the prompt written with its <image> placeholder, the image
+// in "image"; the metadata lists that input. In the original LLaVA format the answer is the
+// reference's.
+TEST_F(VisionChatTest, KServeGenerateTakesImagesToo) {
+  auto meta = Client(own()).Get("/v2/models/llava");
+  ASSERT_TRUE(meta && meta->status == 200);
+  bool has_image = false;
+  const json metadata = json::parse(meta->body);
+  for (const json& input : metadata["inputs"]) has_image |= input["name"] == "image";
+  EXPECT_TRUE(has_image) << meta->body;
+  const std::string prompt =
+      "<s>A chat between a curious human and an artificial intelligence assistant. The assistant gives helpful, "
+      "detailed, and polite answers to the human's questions.\nUSER:<image>\nWhat is in this image?\nASSISTANT:";
+  const json body = {{"text_input", prompt},
+                     {"image", DataUrl(ImagePng())},
+                     {"parameters", {{"max_tokens", 16}, {"temperature", 0}, {"ignore_eos", true},
+                                     {"add_special_tokens", false}}}};
+  const json r = PostOk(own(), "/v2/models/llava/generate", body);
+  EXPECT_EQ(r["text_output"], ExpectedAnswer(own()));
+  // Placeholders and images must match, in both directions.
+  json none = body;
+  none.erase("image");
+  const auto [status, message] = Refusal(own(), "/v2/models/llava/generate", none);
+  EXPECT_EQ(status, 400);
+  EXPECT_NE(message.find("placeholder"), std::string::npos) << message;
+  json two = body;
+  two["image"] = {DataUrl(ImagePng()), DataUrl(ImagePng())};
+  EXPECT_EQ(Refusal(own(), "/v2/models/llava/generate", two).first, 400);
+  // A completion may not smuggle a placeholder without its image either.
+  const auto [c_status, c_message] =
+      Refusal(own(), "/v1/completions", {{"model", "llava"}, {"prompt", "look: <image>"}, {"max_tokens", 2}});
+  EXPECT_EQ(c_status, 400);
+  EXPECT_NE(c_message.find("placeholder"), std::string::npos) << c_message;
 }
 
 TEST_F(VisionChatTest, EveryRefusalSaysWhichPartAndWhy) {
