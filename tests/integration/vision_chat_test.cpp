@@ -255,6 +255,31 @@ TEST_F(VisionChatTest, LlavaHfTemplateGetsContentAsPartsAndOneImageBlock) {
   EXPECT_GT(text_only["count"].get<int>(), 2);
 }
 
+// Several images in one message and across a conversation: each gets its own block of 49
+// positions, in order, and the answer is given.
+TEST_F(VisionChatTest, SeveralImagesPerMessageAndConversation) {
+  const std::string a = DataUrl(ImagePng());
+  const std::string b = DataUrl(ReadFileBytes(SourcePath("tests/data/clip-reference/images/camera.png")));
+  const json messages = {{{"role", "user"}, {"content", {ImagePart(a), ImagePart(b), TextPart("Compare them.")}}},
+                         {{"role", "assistant"}, {"content", "They differ."}},
+                         {{"role", "user"}, {"content", {TextPart("And this one?"), ImagePart(a)}}}};
+  const json r = PostOk(own(), "/tokenize", {{"model", "llava"}, {"messages", messages}});
+  const auto ids = r["tokens"].get<std::vector<int32_t>>();
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), 32000), 3 * 49);
+  const json answer = PostOk(own(), "/v1/chat/completions", Chat("llava", messages, 4));
+  EXPECT_EQ(answer["usage"]["prompt_tokens"], ids.size());
+}
+
+// The model's logits have 32064 rows, its tokenizer 32002 ids: the rest are never sampled
+// and cannot be named.
+TEST_F(VisionChatTest, IdsBeyondTheTokenizerAreNotTheModels) {
+  json body = Chat("llava", QuestionAbout(DataUrl(ImagePng())), 2);
+  body["logit_bias"] = {{"32050", 100}};
+  const auto [status, message] = Refusal(own(), "/v1/chat/completions", body);
+  EXPECT_EQ(status, 400);
+  EXPECT_NE(message.find("32002 tokens"), std::string::npos) << message;
+}
+
 // "<image>" typed by the user is text, not an image placeholder.
 TEST_F(VisionChatTest, TypedImageTokenStaysText) {
   const json messages = {{{"role", "user"}, {"content", {TextPart("what does <image> mean?")}}}};
