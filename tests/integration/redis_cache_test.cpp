@@ -10,12 +10,16 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 #include <unistd.h>
 
+#include "../prometheus_text.h"
+#include "base/base64.h"
 #include "base/file_util.h"
 #include "process.h"
 #include "runtime/redis_cache.h"
@@ -111,6 +115,51 @@ class RedisCacheIntegrationTest : public ::testing::Test {
   RedisServer redis_;  // declared first: the servers go before it
   TempFile secret_{"integration-test-cache-secret-0123456789abcdef\n"};
 };
+
+// A vision-language model's image features go through the same levels: the second
+// replica asked about an image the first one encoded answers from Redis, encoding nothing,
+// with the same answer.
+TEST_F(RedisCacheIntegrationTest, ImageFeaturesOfAVisionModelAreSharedAcrossReplicas) {
+  namespace fs = std::filesystem;
+  const fs::path root = fs::temp_directory_path() / ("mms-redis-llava-" + std::to_string(getpid()));
+  fs::remove_all(root);
+  fs::create_directories(root / "llava" / "1");
+  for (const auto& entry : fs::directory_iterator(SourcePath("tests/data/llava-reference/model"))) {
+    fs::create_symlink(entry.path(), root / "llava" / "1" / entry.path().filename());
+  }
+  const std::string png = ReadFileBytes(SourcePath("tests/data/llava-reference/golden/image.png"));
+  const json chat = {{"model", "llava"},
+                     {"max_tokens", 6},
+                     {"temperature", 0},
+                     {"messages", {{{"role", "user"},
+                                    {"content", {{{"type", "image_url"},
+                                                  {"image_url", {{"url", "data:image/png;base64," + Base64Encode(png)}}}},
+                                                 {{"type", "text"}, {"text", "What is in this image?"}}}}}}}};
+  const auto ask = [&](int port) {
+    httplib::Client c("127.0.0.1", port);
+    c.set_read_timeout(120, 0);
+    auto res = c.Post("/v1/chat/completions", chat.dump(), "application/json");
+    EXPECT_TRUE(res && res->status == 200) << (res ? res->body : "no response");
+    return res ? json::parse(res->body)["choices"][0]["message"]["content"] : json();
+  };
+  const auto features = [](int port, const std::string& source) {
+    httplib::Client c("127.0.0.1", port);
+    auto res = c.Get("/metrics");
+    EXPECT_TRUE(res && res->status == 200);
+    return PromValue(ParsePromSamples(res ? res->body : ""), "mmserve_image_features_total",
+                     {{"model", "llava"}, {"source", source}})
+        .value_or(-1);
+  };
+  {
+    ServerProcess a(ReplicaArgs(), root.string()), b(ReplicaArgs(), root.string());
+    const json first = ask(a.port());
+    EXPECT_EQ(features(a.port(), "encoded"), 1);
+    EXPECT_EQ(ask(b.port()), first);
+    EXPECT_EQ(features(b.port(), "encoded"), 0) << "the second replica encoded the image again";
+    EXPECT_EQ(features(b.port(), "cache"), 1);
+  }
+  fs::remove_all(root);
+}
 
 TEST_F(RedisCacheIntegrationTest, IdenticalRequestsRunNoEncoderOnEitherReplica) {
   ServerProcess a(ReplicaArgs()), b(ReplicaArgs());
