@@ -30,4 +30,11 @@ struct DecodeLimits {
 // over a limit -> Error(kTooLarge, ...).
 Image DecodeImage(std::string_view bytes, const DecodeLimits& limits = {});
 
+// DecodeImage within what is left of a request's pixel budget as well: `*pixels_left`
+// (which started at `request_pixel_limit`) lowers limits.max_pixels, an image over it is
+// Error(kTooLarge) naming the per-request limit, and the image's pixels are taken from it.
+// pixels_left null: DecodeImage alone.
+Image DecodeImageWithinRequest(std::string_view bytes, const DecodeLimits& limits, uint64_t* pixels_left,
+                               uint64_t request_pixel_limit);
+
 }  // namespace mms::media

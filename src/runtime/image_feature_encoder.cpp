@@ -58,22 +58,8 @@ ImageFeatureEncoder::ImageFeatureEncoder(const std::string& name, const models::
 ImageFeatureEncoder::~ImageFeatureEncoder() { Shutdown(std::chrono::milliseconds(0)); }
 
 std::vector<float> ImageFeatureEncoder::Preprocess(const std::string& bytes, uint64_t* request_pixels_left) const {
-  media::DecodeLimits limits = options_.decode_limits;
-  const bool request_bound = request_pixels_left && *request_pixels_left < limits.max_pixels;
-  if (request_bound) limits.max_pixels = std::max<uint64_t>(*request_pixels_left, 1);
-  media::Image image;
-  try {
-    image = media::DecodeImage(bytes, limits);
-  } catch (const Error& e) {
-    if (e.code() != ErrorCode::kTooLarge || !request_bound) throw;
-    throw Error(ErrorCode::kTooLarge, "the request's images together have more than " +
-                                          std::to_string(options_.max_request_pixels) +
-                                          " pixels (the per-request limit)");
-  }
-  if (request_pixels_left) {
-    const uint64_t used = static_cast<uint64_t>(image.width) * static_cast<uint64_t>(image.height);
-    *request_pixels_left -= std::min(used, *request_pixels_left);
-  }
+  const media::Image image = media::DecodeImageWithinRequest(bytes, options_.decode_limits, request_pixels_left,
+                                                             options_.max_request_pixels);
   media::Image rgb = media::CompositeOnWhite(image);
   if (options_.pad_to_square) rgb = media::PadToSquare(rgb, pad_fill_);
   std::vector<float> pixels(static_cast<size_t>(3 * encoder_.image_size() * encoder_.image_size()));

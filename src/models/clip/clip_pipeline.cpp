@@ -45,22 +45,8 @@ std::vector<float> ClipPipeline::PreprocessImage(std::string_view encoded) const
 }
 
 std::vector<float> ClipPipeline::PreprocessImage(std::string_view encoded, uint64_t* request_pixels_left) const {
-  media::DecodeLimits limits = options_.decode_limits;
-  const bool request_bound = request_pixels_left && *request_pixels_left < limits.max_pixels;
-  if (request_bound) limits.max_pixels = std::max<uint64_t>(*request_pixels_left, 1);
-  media::Image image;
-  try {
-    image = media::DecodeImage(encoded, limits);
-  } catch (const Error& e) {
-    if (e.code() != ErrorCode::kTooLarge || !request_bound) throw;
-    throw Error(ErrorCode::kTooLarge, "the request's images together have more than " +
-                                          std::to_string(options_.max_request_pixels) +
-                                          " pixels (the per-request limit)");
-  }
-  if (request_pixels_left) {
-    const uint64_t used = static_cast<uint64_t>(image.width) * static_cast<uint64_t>(image.height);
-    *request_pixels_left -= std::min(used, *request_pixels_left);
-  }
+  const media::Image image = media::DecodeImageWithinRequest(encoded, options_.decode_limits, request_pixels_left,
+                                                             options_.max_request_pixels);
   std::vector<float> pixels(image_floats());
   media::PreprocessImage(image, preprocess_, options_.image_pipeline, pixels.data());
   return pixels;
