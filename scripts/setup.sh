@@ -12,6 +12,10 @@ PACKAGES=(
   libboost-dev libcpp-httplib-dev nlohmann-json3-dev libssl-dev
   # image decoders
   libturbojpeg0-dev libspng-dev libpng-dev libwebp-dev libgif-dev
+  # audio decoders and the resampler (FFmpeg's libraries; the speech family's uploads)
+  libavformat-dev libavcodec-dev libswresample-dev libavutil-dev
+  # zlib: transcripts' compression ratio (temperature fallback)
+  zlib1g-dev
   # Unicode for the tokenizers; PCRE2 runs tokenizer.json's pre-tokenizer regexes
   libutf8proc-dev libpcre2-dev
   # metrics: the client library, and the Prometheus server the metrics test scrapes with

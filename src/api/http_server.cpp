@@ -21,6 +21,7 @@
 #include <unordered_map>
 
 #include "api/generation_routes.h"
+#include "api/audio_routes.h"
 #include "api/kserve_routes.h"
 #include "api/metrics_routes.h"
 #include "api/openai_routes.h"
@@ -132,6 +133,7 @@ struct HttpServer::Impl {
     RegisterKServeRoutes(router, context);
     RegisterOpenAIRoutes(router, context);
     RegisterGenerationRoutes(router, context);
+    RegisterAudioRoutes(router, context);
     RegisterMetricsRoutes(router, context);
   }
 

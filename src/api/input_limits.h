@@ -17,6 +17,7 @@ struct InputLimits {
   size_t max_images = 64;              // images per request
   size_t max_text_chars = 10000;       // Unicode code points per text
   size_t max_texts = 1000;             // texts per request
+  size_t max_audio_bytes = 26214400;   // one uploaded audio file (OpenAI's 25 MiB)
 };
 
 // Throws Error(kInvalidArgument) for too many texts, a text that is not well-formed UTF-8

@@ -1,5 +1,8 @@
 #include "api/kserve_routes.h"
 
+#include "api/audio_routes.h"
+#include "runtime/generative_served_model.h"
+
 #include <algorithm>
 
 #include "api/kserve_codec.h"
@@ -143,6 +146,10 @@ std::map<std::string, Matrix> Infer(runtime::ClipServedModel& model, const Infer
 void HandleInfer(const HttpRequest& req, HttpResponse& res, RouteContext& ctx, RequestInfo& info) {
   const ModelRef ref = RefFrom(req);
   const auto model = FindModelFor(ctx, info, ref.name, ref.version);  // unknown model: 404 before any parsing
+  if (auto* generator = model->AsGenerator(); generator && generator->speech()) {
+    HandleKServeAudioInfer(req, res, ctx, info, *model);
+    return;
+  }
   std::optional<std::string> header_length;
   if (const auto h = req.Header(kHeaderLengthHeader)) header_length = std::string(*h);
   const InferRequest request = ParseInferRequest(req.body, header_length, ctx.limits);

@@ -14,6 +14,10 @@
 #include "runtime/clip_served_model.h"
 #include "runtime/model_repository.h"
 
+namespace mms::runtime {
+class SpeechService;
+}
+
 namespace mms::api {
 
 class ImageSource;
@@ -49,5 +53,7 @@ std::shared_ptr<runtime::ServedModel> FindModelFor(RouteContext& ctx, RequestInf
 // The capability a route needs, or 400 naming the model and what it is for.
 runtime::ClipServedModel& RequireClip(runtime::ServedModel& model);
 runtime::GenerativeServedModel& RequireGenerator(runtime::ServedModel& model);
+// A model that transcribes audio (Whisper), or 400 naming the model.
+runtime::SpeechService& RequireSpeech(runtime::ServedModel& model);
 
 }  // namespace mms::api

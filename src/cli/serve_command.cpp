@@ -93,6 +93,7 @@ api::ServerOptions ServerOptionsFrom(const Args& args) {
   o.port = args.GetInt("port", 8080);
   o.http_threads = args.GetInt("http-threads", 64);
   o.limits.max_image_bytes = args.GetInt("max-image-bytes", o.limits.max_image_bytes);
+  o.limits.max_audio_bytes = args.GetInt("max-audio-bytes", o.limits.max_audio_bytes);
   o.limits.max_text_chars = args.GetInt("max-text-chars", o.limits.max_text_chars);
   o.limits.max_texts = args.GetInt("max-texts", o.limits.max_texts);
   const int max_images = args.GetInt("max-images", static_cast<int>(o.limits.max_images));
@@ -141,7 +142,7 @@ api::ServerOptions ServerOptionsFrom(const Args& args) {
 
 int ServeCommand(int argc, char** argv) {
   std::set<std::string> value_flags = {"model-repository", "host", "port", "threads", "http-threads", "image-pipeline", "default-model",
-                   "log-level", "log-format", "config", "max-image-bytes", "max-image-pixels", "max-text-chars", "max-texts", "max-body-bytes",
+                   "log-level", "log-format", "config", "max-image-bytes", "max-audio-bytes", "max-image-pixels", "max-text-chars", "max-texts", "max-body-bytes",
                    "model-control-mode", "repository-poll-secs", "load-model", "exit-timeout-secs", "max-batch-size",
                    "max-queue-delay-us", "dynamic-batching", "cache-bytes", "redis-url", "cache-ttl-secs", "cache-hmac-secret-file",
                    "redis-timeout-ms", "api-keys-file", "jwt-secret-file", "jwt-issuer",

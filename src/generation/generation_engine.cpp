@@ -39,6 +39,7 @@ struct EngineSequence : SequenceState {
   std::vector<int32_t> stop_token_ids;     // sorted, unique
   bool ignore_eos = false;
   int max_tokens = 0;
+  int max_length = 0;  // tokens (prompt + generated) at which the sequence ends
   int generated = 0;
   std::vector<models::InjectedEmbedding> injected;  // sorted by position
   std::shared_ptr<const void> injected_storage;
@@ -163,7 +164,8 @@ uint64_t GenerationEngine::Submit(GenerationRequest request, std::shared_ptr<Tok
     }
   }
   const int64_t total = static_cast<int64_t>(request.prompt.size()) + request.max_tokens;
-  if (total > im.context) {
+  const int64_t max_length = im.context + (request.final_token_past_context ? 1 : 0);
+  if (total > max_length) {
     ThrowInvalidArgument("generation request: the prompt's " + std::to_string(request.prompt.size()) +
                          " tokens plus max_tokens " + std::to_string(request.max_tokens) +
                          " exceed the model's context length " + std::to_string(im.context));
@@ -204,6 +206,7 @@ uint64_t GenerationEngine::Submit(GenerationRequest request, std::shared_ptr<Tok
   s->stop_token_ids.erase(std::unique(s->stop_token_ids.begin(), s->stop_token_ids.end()), s->stop_token_ids.end());
   s->ignore_eos = request.ignore_eos;
   s->max_tokens = request.max_tokens;
+  s->max_length = static_cast<int>(max_length);
   s->injected = std::move(request.injected);
   s->injected_storage = std::move(request.injected_storage);
   s->sequence_state = std::move(request.sequence_state);
@@ -416,7 +419,7 @@ void GenerationEngine::Impl::RunStep() {
       reason = FinishReason::kStop;
     } else if (verdict == SinkVerdict::kStop) {
       reason = FinishReason::kStop;
-    } else if (s.generated >= s.max_tokens || static_cast<int>(s.tokens.size()) >= context) {
+    } else if (s.generated >= s.max_tokens || static_cast<int>(s.tokens.size()) >= s.max_length) {
       reason = FinishReason::kLength;
     }
     if (reason != FinishReason::kNone) Finish(s, reason, "");

@@ -60,6 +60,10 @@ struct GenerationRequest {
   int max_tokens = 16;           // generated tokens at most (finish "length")
   std::vector<int32_t> stop_token_ids;  // finish "stop" when sampled (eos ids included by the caller)
   bool ignore_eos = false;       // benchmarks: stop_token_ids are not checked
+  // The last generated token is never run through the model, so it needs no position:
+  // prompt + max_tokens may then reach context + 1 (OpenAI's Whisper decodes that far).
+  // Off, prompt + max_tokens stays within the context, as the OpenAI-style APIs promise.
+  bool final_token_past_context = false;
   int valid_vocab = 0;           // ids >= this are never sampled; 0 = the model's vocab_size
   uint64_t prefix_salt = 0;      // mixed into every prefix-cache key (image hashes); 0 = none
   std::vector<models::InjectedEmbedding> injected;  // absolute positions; values alive until finish

@@ -17,6 +17,7 @@
 #include "models/llama/llama_model.h"
 #include "models/llava/llava_model.h"
 #include "models/model_family.h"
+#include "models/whisper/whisper_model.h"
 
 namespace mms::models {
 
@@ -29,6 +30,7 @@ std::vector<std::string> Int8WeightNames(const std::string& dir) {
     case ModelFamily::kClip: return ClipModel::Int8WeightNames(ClipConfig::FromFile(dir + "/config.json"));
     case ModelFamily::kLlama: return LlamaModel::Int8WeightNames(LlamaConfig::FromFile(dir + "/config.json"));
     case ModelFamily::kLlava: return LlavaModel::Int8WeightNames(dir);
+    case ModelFamily::kWhisper: return WhisperModel::Int8WeightNames(WhisperConfig::Load(dir));
   }
   ThrowInternal("no int8 weight list for the model family of " + dir);
 }

@@ -23,6 +23,7 @@
 namespace mms::models {
 
 class ImageEncoder;
+class SpeechEncoder;
 
 // An embedding that replaces the token embedding at one position of a chunk (LLaVA's
 // image features, written at the image placeholder positions).
@@ -71,6 +72,9 @@ class GenerativeModel {
   }
   // Models that read images (LLaVA) return their image encoder; text-only ones null.
   virtual const ImageEncoder* image_encoder() const { return nullptr; }
+  // Models that listen (Whisper) return their audio encoder; the others null. Their
+  // sequences need the encoder's per-window state (SequenceChunk::sequence_state).
+  virtual const SpeechEncoder* speech_encoder() const { return nullptr; }
 
   // Runs one step. For each chunk with want_logits, appends one row of vocab_size()
   // logits to `logits`, in chunk order (logits is resized to rows * vocab_size()).

@@ -7,6 +7,7 @@
 #include "models/generative_model.h"
 #include "models/llama/llama_family.h"
 #include "models/llava/llava_family.h"
+#include "models/whisper/whisper_family.h"
 
 namespace mms::models {
 
@@ -17,6 +18,7 @@ const std::vector<FamilyInfo>& Families() {
     f.push_back({ModelFamily::kClip, "clip", SchedulingKind::kEncoderBatching, {"clip"}, {"CLIPModel"}, nullptr});
     f.push_back(llama::FamilyEntry());
     f.push_back(llava::FamilyEntry());
+    f.push_back(whisper::FamilyEntry());
     return f;
   }();
   return families;

@@ -15,12 +15,13 @@ namespace mms::models {
 
 class GenerativeModel;
 
-enum class ModelFamily { kClip, kLlama, kLlava };
+enum class ModelFamily { kClip, kLlama, kLlava, kWhisper };
 
 // How a family's requests are scheduled.
 enum class SchedulingKind {
   kEncoderBatching,  // requests' items run together in dynamic batches (CLIP)
   kGeneration,       // token by token, sequences joining and leaving between steps (LLaMA)
+  kTranscription,    // audio windows encoded in batches, their decodings run as generation sequences (Whisper)
 };
 
 struct GenerativeLoadOptions {
@@ -35,7 +36,7 @@ struct FamilyInfo {
   // config.json model_type values and architectures entries that name this family.
   std::vector<std::string> model_types;
   std::vector<std::string> architectures;
-  // kGeneration only: loads the decoder from a checkpoint folder.
+  // kGeneration and kTranscription: loads the decoder from a checkpoint folder.
   std::unique_ptr<GenerativeModel> (*load_generative)(const std::string& dir, const GenerativeLoadOptions& options) =
       nullptr;
 };

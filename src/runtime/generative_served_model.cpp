@@ -14,7 +14,10 @@
 #include "media/clip_preprocess.h"
 #include "models/generative_model.h"
 #include "models/image_encoder.h"
+#include "runtime/speech_service.h"
 #include "runtime/weights_fingerprint.h"
+#include "models/speech_encoder.h"
+#include "speech/whisper_vocabulary.h"
 #include "template/chat_template.h"
 #include "text/hf_tokenizer.h"
 
@@ -290,6 +293,7 @@ std::shared_ptr<GenerativeServedModel> GenerativeServedModel::Load(const std::st
   m->config_ = config;
   if (m->config_.name.empty()) m->config_.name = name;
   m->family_name_ = family.name;
+  m->scheduling_ = family.scheduling;
   ServingSettings settings = SettingsFrom(config, defaults);
 
   models::GenerativeLoadOptions options;
@@ -336,6 +340,26 @@ std::shared_ptr<GenerativeServedModel> GenerativeServedModel::Load(const std::st
     m->images_ = MakeImageEncoder(name, version, m->model_->precision(), *encoder, dir, config, defaults, settings);
   }
   m->engine_ = std::make_unique<generation::GenerationEngine>(*m->model_, settings.engine);
+  if (const models::SpeechEncoder* encoder = m->model_->speech_encoder()) {
+    auto vocabulary = std::make_shared<const speech::WhisperVocabulary>(
+        speech::WhisperVocabulary::Load(dir, *m->tokenizer_, m->model_->vocab_size()));
+    BatcherConfig batcher;
+    // An audio window is a large piece of work (1500 positions): beyond 8 a bigger batch
+    // gains nothing and only holds the first windows back.
+    batcher.max_batch_size = std::clamp<int>(config.max_batch_size > 0 ? static_cast<int>(config.max_batch_size)
+                                                                       : defaults.max_batch_size, 1, 8);
+    batcher.max_queue_delay = defaults.max_queue_delay;
+    if (config.dynamic_batching) {
+      batcher.max_queue_delay = std::chrono::microseconds(config.dynamic_batching->max_queue_delay_microseconds);
+    }
+    GenerativeServedModel* self = m.get();
+    m->speech_ = std::make_unique<SpeechService>(
+        "model \"" + name + "\"", *encoder, std::move(vocabulary), *m->tokenizer_, m->model_->context_length(), batcher,
+        [self](generation::GenerationRequest r, std::shared_ptr<generation::TokenSink> sink) {
+          return self->Submit(std::move(r), std::move(sink));
+        },
+        [self](uint64_t id) { self->Cancel(id); });
+  }
   return m;
 }
 
@@ -357,19 +381,25 @@ uint64_t GenerativeServedModel::MemoryToLoad(const std::string& dir, const io::M
 }
 
 GenerativeServedModel::~GenerativeServedModel() {
+  if (speech_) speech_->Shutdown(std::chrono::milliseconds(0));
   if (engine_) engine_->Shutdown(std::chrono::milliseconds(0));
+  speech_.reset();
   engine_.reset();  // before the model it runs
   images_.reset();
 }
 
 std::vector<TensorSpec> GenerativeServedModel::kserve_inputs() const {
+  if (speech_) return {{"AUDIO", "BYTES", {1}}};  // one audio file
   std::vector<TensorSpec> inputs = {{"text_input", "BYTES", {1}}, {"max_tokens", "INT32", {1}}};
   // Models that read images take image URLs, one per <image> in text_input (generate's "image").
   if (model_->image_encoder()) inputs.push_back({"image", "BYTES", {-1}});
   return inputs;
 }
 
-std::vector<TensorSpec> GenerativeServedModel::kserve_outputs() const { return {{"text_output", "BYTES", {-1}}}; }
+std::vector<TensorSpec> GenerativeServedModel::kserve_outputs() const {
+  if (speech_) return {{"TEXT", "BYTES", {1}}, {"SEGMENTS", "BYTES", {1}}};  // the transcript; its segments as JSON
+  return {{"text_output", "BYTES", {-1}}};
+}
 
 std::shared_ptr<const generation::TokenVocabularyBytes> GenerativeServedModel::vocabulary_bytes() const {
   std::call_once(vocabulary_once_, [this] {
@@ -437,6 +467,18 @@ class ProbeSink final : public generation::TokenSink {
 
 ServedModel::ProbeResult GenerativeServedModel::Probe(std::chrono::milliseconds deadline) {
   ProbeResult result;
+  if (speech_) {
+    // A listening model's sequences need an audio window: encode silence, decode a token.
+    try {
+      speech_->Probe(deadline);
+    } catch (const Error& e) {
+      const bool busy = e.code() == ErrorCode::kUnavailable || e.code() == ErrorCode::kTimeout;
+      return {busy ? ProbeOutcome::kBusy : ProbeOutcome::kFailed, std::string("transcribe: ") + e.what()};
+    } catch (const std::exception& e) {
+      return {ProbeOutcome::kFailed, std::string("transcribe: ") + e.what()};
+    }
+    return result;
+  }
   try {
     generation::GenerationRequest request;
     request.prompt = {eos_ids_.empty() ? 0 : eos_ids_.front()};
@@ -465,6 +507,7 @@ ServedModel::ProbeResult GenerativeServedModel::Probe(std::chrono::milliseconds 
 
 void GenerativeServedModel::Shutdown(std::chrono::milliseconds deadline) {
   if (images_) images_->Shutdown(deadline);
+  if (speech_) speech_->Shutdown(deadline);
   engine_->Shutdown(deadline);
 }
 

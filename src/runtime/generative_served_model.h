@@ -34,6 +34,8 @@ class ImageEncoder;
 
 namespace mms::runtime {
 
+class SpeechService;
+
 // Latencies of a generation, as Prometheus histograms read them: cumulative counts per
 // upper bound, a sum and a count. Lock-free to record.
 class LatencyHistogram {
@@ -69,7 +71,7 @@ class GenerativeServedModel final : public ServedModel {
   ~GenerativeServedModel() override;
 
   const char* family() const override { return family_name_; }
-  models::SchedulingKind scheduling() const override { return models::SchedulingKind::kGeneration; }
+  models::SchedulingKind scheduling() const override { return scheduling_; }
   GenerativeServedModel* AsGenerator() override { return this; }
   std::vector<TensorSpec> kserve_inputs() const override;
   std::vector<TensorSpec> kserve_outputs() const override;
@@ -110,6 +112,9 @@ class GenerativeServedModel final : public ServedModel {
   std::vector<ImageFeatures> EncodeImages(const std::vector<std::string>& images, const std::vector<std::string>& where);
   std::optional<ImageFeatureStats> ImageStats() const;
 
+  // Models that listen (Whisper): their transcription service; null for the others.
+  SpeechService* speech() const { return speech_.get(); }
+
   // Recorded by the sink wrapper.
   struct Recorder;
 
@@ -117,6 +122,7 @@ class GenerativeServedModel final : public ServedModel {
   GenerativeServedModel() = default;
 
   const char* family_name_ = "";
+  models::SchedulingKind scheduling_ = models::SchedulingKind::kGeneration;
   std::unique_ptr<models::GenerativeModel> model_;
   std::unique_ptr<text::HfTokenizer> tokenizer_;
   std::unique_ptr<text::TokenizerConfig> tokenizer_config_;
@@ -127,6 +133,7 @@ class GenerativeServedModel final : public ServedModel {
   MemoryEstimate memory_estimate_;
   std::unique_ptr<CircuitBreaker> breaker_;
   std::unique_ptr<ImageFeatureEncoder> images_;  // null for text-only models
+  std::unique_ptr<SpeechService> speech_;        // null for models that do not listen
   std::unique_ptr<generation::GenerationEngine> engine_;
   mutable std::once_flag vocabulary_once_;
   mutable std::shared_ptr<const generation::TokenVocabularyBytes> vocabulary_;

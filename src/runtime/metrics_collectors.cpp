@@ -1,5 +1,7 @@
 #include "runtime/metrics_collectors.h"
 
+#include "runtime/speech_service.h"
+
 #include <dirent.h>
 #include <unistd.h>
 
@@ -119,6 +121,25 @@ std::vector<MetricFamily> CollectGenerationMetrics(const ModelRepository& reposi
   MetricFamily image_batches = Family("mmserve_image_encoder_batches_total",
                                       "Batches the image encoder ran (images of concurrent requests together)",
                                       MetricType::Counter);
+  MetricFamily audio = Family("mmserve_audio_seconds_total", "Seconds of audio transcribed", MetricType::Counter);
+  MetricFamily audio_processing = Family("mmserve_audio_processing_seconds_total",
+                                         "Wall time of those transcriptions (the real-time factor is "
+                                         "rate(processing) / rate(audio))",
+                                         MetricType::Counter);
+  MetricFamily audio_rtf = Family("mmserve_audio_real_time_factor",
+                                  "Processing seconds per audio second since the model was loaded",
+                                  MetricType::Gauge);
+  MetricFamily audio_stages = Family("mmserve_audio_stage_seconds_total",
+                                     "Transcription time by stage: file_decode (the upload to samples), mel, encoder "
+                                     "(waiting for and running the window batches), decoder (the generation steps)",
+                                     MetricType::Counter);
+  MetricFamily audio_windows = Family("mmserve_audio_windows_total",
+                                      "30-second windows decoded, and of them decoded again at a higher temperature "
+                                      "(kind=fallback)",
+                                      MetricType::Counter);
+  MetricFamily audio_batches = Family("mmserve_audio_encoder_batches_total",
+                                      "Batches the audio encoder ran (windows of concurrent requests together)",
+                                      MetricType::Counter);
   for (const ModelVersionStatus& s : repository.Index()) {
     if (s.version <= 0 || s.state != ModelState::kReady) continue;
     std::shared_ptr<ServedModel> model;
@@ -129,6 +150,25 @@ std::vector<MetricFamily> CollectGenerationMetrics(const ModelRepository& reposi
     }
     const GenerativeServedModel* g = model->AsGenerator();
     if (!g) continue;
+    if (const SpeechService* sp = g->speech()) {
+      const std::vector<ClientMetric::Label> l = {{"model", s.name}, {"version", std::to_string(s.version)}};
+      const SpeechStats st = sp->Stats();
+      audio.metric.push_back(CounterOf(l, st.audio_seconds));
+      audio_processing.metric.push_back(CounterOf(l, st.processing_seconds));
+      audio_rtf.metric.push_back(GaugeOf(l, st.audio_seconds > 0 ? st.processing_seconds / st.audio_seconds : 0.0));
+      for (const auto& [stage, seconds] : {std::pair{"file_decode", st.file_decode_seconds}, {"mel", st.mel_seconds},
+                                           {"encoder", st.encode_seconds}, {"decoder", st.decode_seconds}}) {
+        auto with = l;
+        with.push_back({"stage", stage});
+        audio_stages.metric.push_back(CounterOf(with, seconds));
+      }
+      auto windows = l, fallbacks = l;
+      windows.push_back({"kind", "window"});
+      fallbacks.push_back({"kind", "fallback"});
+      audio_windows.metric.push_back(CounterOf(windows, static_cast<double>(st.windows)));
+      audio_windows.metric.push_back(CounterOf(fallbacks, static_cast<double>(st.fallbacks)));
+      audio_batches.metric.push_back(CounterOf(l, static_cast<double>(st.encoder.execution_count)));
+    }
     const std::vector<ClientMetric::Label> labels = {{"model", s.name}, {"version", std::to_string(s.version)}};
     const GenerationMetricsSnapshot m = g->Metrics();
     ttft.metric.push_back(LatencyHistogramOf(labels, m.time_to_first_token));
@@ -161,7 +201,8 @@ std::vector<MetricFamily> CollectGenerationMetrics(const ModelRepository& reposi
   }
   std::vector<MetricFamily> out;
   for (MetricFamily* f : {&ttft, &itl, &e2e, &queue, &prompt, &generated, &computed, &running, &waiting, &kv_total,
-                          &kv_used, &prefix, &preemptions, &steps, &images, &image_batches}) {
+                          &kv_used, &prefix, &preemptions, &steps, &images, &image_batches, &audio, &audio_processing,
+                          &audio_rtf, &audio_stages, &audio_windows, &audio_batches}) {
     out.push_back(std::move(*f));
   }
   return out;

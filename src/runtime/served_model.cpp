@@ -31,6 +31,7 @@ std::shared_ptr<ServedModel> ServedModel::Load(const std::string& name, int64_t 
     case models::SchedulingKind::kEncoderBatching:
       return ClipServedModel::Load(name, version, dir, config, defaults);
     case models::SchedulingKind::kGeneration:
+    case models::SchedulingKind::kTranscription:  // the decoder's sequences run on the generation scheduler
       return GenerativeServedModel::Load(name, version, dir, config, defaults, family);
   }
   ThrowInternal("unknown scheduling kind");
@@ -39,7 +40,8 @@ std::shared_ptr<ServedModel> ServedModel::Load(const std::string& name, int64_t 
 uint64_t ServedModel::MemoryToLoad(const std::string& dir, const io::ModelConfig& config,
                                    const ServingDefaults& defaults) {
   const models::FamilyInfo& family = FamilyFor(dir, config);
-  if (family.scheduling == models::SchedulingKind::kGeneration) {
+  if (family.scheduling == models::SchedulingKind::kGeneration ||
+      family.scheduling == models::SchedulingKind::kTranscription) {
     return GenerativeServedModel::MemoryToLoad(dir, config, defaults);
   }
   return ClipServedModel::MemoryToLoad(dir, config, defaults);

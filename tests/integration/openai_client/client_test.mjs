@@ -11,7 +11,7 @@
 // installed (run `npm ci` in this folder), which ctest reports as skipped.
 import { spawn } from 'node:child_process';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { createReadStream, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import path from 'node:path';
@@ -38,12 +38,12 @@ if (!binary) {
   console.error('usage: node client_test.mjs PATH_TO_MMSERVE (or set MMSERVE_BINARY)');
   process.exit(2);
 }
-// The demo CLIP, the reference LLaMA and the reference LLaVA side by side, as links in a
+// The demo CLIP, the reference LLaMA, LLaVA and Whisper side by side, as links in a
 // temporary repository.
 function makeRepository() {
   const root = mkdtempSync(path.join(tmpdir(), 'mms-openai-client-'));
   symlinkSync(path.join(SOURCE_DIR, 'model_repository/clip'), path.join(root, 'clip'));
-  for (const name of ['llama', 'llava']) {
+  for (const name of ['llama', 'llava', 'whisper']) {
     const version = path.join(root, name, '1');
     mkdirSync(version, { recursive: true });
     const modelDir = path.join(SOURCE_DIR, `tests/data/${name}-reference/model`);
@@ -408,6 +408,76 @@ check('an image for a text-only model is a BadRequestError saying so', async (cl
 check('a prompt beyond the context is a BadRequestError naming the counts', async (client) => {
   await expectApiError(client.completions.create({ model: 'llama', prompt: 'Hello', max_tokens: 5000 }),
                        OpenAI.BadRequestError, 400, 'invalid_request_error', 'maximum context length is 2048');
+});
+
+// ---- speech: Whisper ----------------------------------------------------------------
+
+const whisperGreedy = JSON.parse(readFileSync(
+  path.join(SOURCE_DIR, 'tests/data/whisper-reference/longform/transcribe_utt1_greedy.json'), 'utf8'));
+const utt1 = path.join(SOURCE_DIR, 'tests/data/whisper-reference/audio/utt1.wav');
+// OpenAI's API falls back to higher temperatures from 0; the random reference checkpoint
+// always would, so the extension field turns that off to compare with plain greedy decoding.
+const greedyForm = { temperature: 0, language: 'en', temperature_increment_on_fallback: 0 };
+
+check('audio.transcriptions.create gives the reference transcript (json and verbose_json)', async (client) => {
+  const plain = await client.audio.transcriptions.create({ model: 'whisper', file: createReadStream(utt1), ...greedyForm });
+  assert.equal(plain.text, whisperGreedy.text);
+  const verbose = await client.audio.transcriptions.create({
+    model: 'whisper', file: createReadStream(utt1), response_format: 'verbose_json',
+    timestamp_granularities: ['segment'], ...greedyForm,
+  });
+  assert.equal(verbose.text, whisperGreedy.text);
+  assert.equal(verbose.language, 'english');
+  assert.ok(Math.abs(verbose.duration - 70647 / 16000) < 1e-6, `duration ${verbose.duration}`);
+  assert.equal(verbose.segments.length, whisperGreedy.segments.length);
+  verbose.segments.forEach((seg, i) => {
+    assert.deepEqual(seg.tokens, whisperGreedy.segments[i].tokens, `segment ${i} tokens`);
+    assert.ok(Math.abs(seg.start - whisperGreedy.segments[i].start) < 1e-9, `segment ${i} start`);
+  });
+});
+
+check('audio.transcriptions.create with response_format text, srt and vtt', async (client) => {
+  const text = await client.audio.transcriptions.create({ model: 'whisper', file: createReadStream(utt1),
+                                                          response_format: 'text', ...greedyForm });
+  assert.equal(String(text).trim(), whisperGreedy.text.trim());
+  const srt = await client.audio.transcriptions.create({ model: 'whisper', file: createReadStream(utt1),
+                                                         response_format: 'srt', ...greedyForm });
+  assert.match(String(srt), /^1\n\d\d:\d\d:\d\d,\d\d\d --> \d\d:\d\d:\d\d,\d\d\d\n/);
+  const vtt = await client.audio.transcriptions.create({ model: 'whisper', file: createReadStream(utt1),
+                                                         response_format: 'vtt', ...greedyForm });
+  assert.match(String(vtt), /^WEBVTT\n\n\d\d:\d\d:\d\d\.\d\d\d --> /);
+});
+
+check('audio.transcriptions.create with stream: true sends deltas, then the whole text', async (client) => {
+  const stream = await client.audio.transcriptions.create({ model: 'whisper', file: createReadStream(utt1),
+                                                            stream: true, ...greedyForm });
+  let deltas = '';
+  let done = null;
+  for await (const event of stream) {
+    if (event.type === 'transcript.text.delta') deltas += event.delta;
+    if (event.type === 'transcript.text.done') done = event;
+  }
+  assert.ok(done, 'no transcript.text.done event');
+  assert.equal(done.text, whisperGreedy.text);
+  assert.equal(deltas, whisperGreedy.text);
+});
+
+check('audio.translations.create answers in verbose_json with task translate', async (client) => {
+  const t = await client.audio.translations.create({ model: 'whisper', file: createReadStream(utt1),
+                                                     response_format: 'verbose_json', ...greedyForm });
+  assert.equal(t.task, 'translate');
+  assert.equal(typeof t.text, 'string');
+});
+
+check('a file that is not audio is a BadRequestError naming the formats', async (client) => {
+  const notAudio = new File([Buffer.from('this is not an audio file at all')], 'notes.mp3', { type: 'audio/mpeg' });
+  await expectApiError(client.audio.transcriptions.create({ model: 'whisper', file: notAudio }),
+                       OpenAI.BadRequestError, 400, 'invalid_request_error', 'wav');
+});
+
+check('transcribing with a text model is a BadRequestError', async (client) => {
+  await expectApiError(client.audio.transcriptions.create({ model: 'llama', file: createReadStream(utt1) }),
+                       OpenAI.BadRequestError, 400, 'invalid_request_error', 'does not transcribe audio');
 });
 
 check('the server still answers after the errors', async (client) => {

@@ -1,0 +1,117 @@
+#include "layers/cross_attention.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "engine/ops/fast_exp.h"
+
+namespace mms::layers {
+
+namespace {
+
+size_t ChunkOfRow(std::span<const CrossAttentionChunk> chunks, int64_t t) {
+  size_t lo = 0, hi = chunks.size();
+  while (hi - lo > 1) {
+    const size_t mid = (lo + hi) / 2;
+    if (chunks[mid].row_begin <= t) lo = mid; else hi = mid;
+  }
+  return lo;
+}
+
+// One (row, head): the scores of all keys in `scores`, then their weighted sum of values.
+// Keys are read row by row (one head's contiguous head_dim slice each), so the whole
+// pass streams K and V once.
+void AttendOne(const float* q, const CrossAttentionChunk& c, int64_t col, int hd, int64_t width, float scale,
+               float* scores, float* out) {
+  float max_score = -INFINITY;
+  for (int64_t j = 0; j < c.kv_rows; ++j) {
+    const float* k = c.keys + j * width + col;
+    float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+    for (int d = 0; d < hd; ++d) dot += q[d] * k[d];
+    scores[j] = dot * scale;
+    max_score = std::max(max_score, scores[j]);
+  }
+  float denom = 0.0f;
+#pragma omp simd reduction(+ : denom)
+  for (int64_t j = 0; j < c.kv_rows; ++j) {
+    scores[j] = ops::ExpApprox(scores[j] - max_score);
+    denom += scores[j];
+  }
+  std::fill(out, out + hd, 0.0f);
+  for (int64_t j = 0; j < c.kv_rows; ++j) {
+    const float* v = c.values + j * width + col;
+    const float p = scores[j];
+#pragma omp simd
+    for (int d = 0; d < hd; ++d) out[d] += p * v[d];
+  }
+  const float inv = 1.0f / denom;
+  for (int d = 0; d < hd; ++d) out[d] *= inv;
+}
+
+}  // namespace
+
+size_t CrossAttentionScratchFloats(int64_t max_kv_rows, int threads) {
+  return static_cast<size_t>(std::max<int64_t>(max_kv_rows, 1)) * static_cast<size_t>(std::max(threads, 1));
+}
+
+void CrossAttention(const float* q, int64_t q_stride, std::span<const CrossAttentionChunk> chunks,
+                    const CrossAttentionShape& s, float* out, int64_t out_stride, float* scratch, int threads) {
+  if (chunks.empty()) return;
+  const int64_t rows = chunks.back().row_begin + chunks.back().rows;
+  const int hd = s.head_dim;
+  const int64_t width = static_cast<int64_t>(s.heads) * hd;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  int64_t max_kv = 1;
+  for (const auto& c : chunks) max_kv = std::max(max_kv, c.kv_rows);
+  const int64_t items = rows * s.heads;
+  threads = std::max(1, std::min<int>(threads, static_cast<int>(items)));
+#pragma omp parallel num_threads(threads)
+  {
+    float* scores = scratch + static_cast<size_t>(omp_get_thread_num()) * static_cast<size_t>(max_kv);
+#pragma omp for schedule(static)
+    for (int64_t item = 0; item < items; ++item) {
+      const int64_t t = item / s.heads;
+      const int64_t col = (item % s.heads) * hd;
+      const CrossAttentionChunk& c = chunks[ChunkOfRow(chunks, t)];
+      AttendOne(q + t * q_stride + col, c, col, hd, width, scale, scores, out + t * out_stride + col);
+    }
+  }
+}
+
+namespace reference {
+
+void CrossAttention(const float* q, int64_t q_stride, std::span<const CrossAttentionChunk> chunks,
+                    const CrossAttentionShape& s, float* out, int64_t out_stride) {
+  const int hd = s.head_dim;
+  const int64_t width = static_cast<int64_t>(s.heads) * hd;
+  const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+  for (const auto& c : chunks) {
+    std::vector<double> p(c.kv_rows);
+    for (int64_t t = c.row_begin; t < c.row_begin + c.rows; ++t) {
+      for (int h = 0; h < s.heads; ++h) {
+        double max_score = -INFINITY;
+        for (int64_t j = 0; j < c.kv_rows; ++j) {
+          double dot = 0;
+          for (int d = 0; d < hd; ++d) dot += static_cast<double>(q[t * q_stride + h * hd + d]) * c.keys[j * width + h * hd + d];
+          p[j] = dot * scale;
+          max_score = std::max(max_score, p[j]);
+        }
+        double denom = 0;
+        for (auto& x : p) denom += (x = std::exp(x - max_score));
+        for (int d = 0; d < hd; ++d) {
+          double acc = 0;
+          for (int64_t j = 0; j < c.kv_rows; ++j) acc += p[j] * c.values[j * width + h * hd + d];
+          out[t * out_stride + h * hd + d] = static_cast<float>(acc / denom);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace reference
+
+}  // namespace mms::layers
