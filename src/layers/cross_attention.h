@@ -13,7 +13,8 @@ namespace mms::layers {
 struct CrossAttentionChunk {
   int64_t row_begin = 0;  // query rows [row_begin, row_begin + rows)
   int64_t rows = 0;
-  // [kv_rows, heads * head_dim] each, heads side by side.
+  // keys: [heads, head_dim, kv_rows] (each head's keys transposed, so the scores of all
+  // keys are contiguous multiply-adds); values: [kv_rows, heads * head_dim], heads side by side.
   const float* keys = nullptr;
   const float* values = nullptr;
   int64_t kv_rows = 0;

@@ -238,8 +238,11 @@ std::shared_ptr<WhisperCrossState> WhisperModel::CrossAttentionState(const float
   for (const DecoderLayer& l : decoder_layers_) {
     RunLinear(l.cross_kv, encoder_output, positions, kv.data(), threads);
     std::vector<float> keys(static_cast<size_t>(positions * d)), values(static_cast<size_t>(positions * d));
+    // Keys transposed per head ([heads, head_dim, positions]: layers/cross_attention.h),
+    // values as they come.
     for (int64_t t = 0; t < positions; ++t) {
-      std::memcpy(keys.data() + t * d, kv.data() + t * 2 * d, d * sizeof(float));
+      const float* k = kv.data() + t * 2 * d;
+      for (int64_t c = 0; c < d; ++c) keys[static_cast<size_t>(c * positions + t)] = k[c];
       std::memcpy(values.data() + t * d, kv.data() + t * 2 * d + d, d * sizeof(float));
     }
     state->keys.push_back(std::move(keys));
@@ -298,7 +301,8 @@ void WhisperModel::CheckStep(std::span<const SequenceChunk> chunks, const layers
     if (!ch.injected.empty()) ThrowInvalidArgument(where + ": Whisper's decoder takes no injected embeddings");
     // sequence_state is type-erased: a state of another family cannot be told apart, but
     // one not built by CrossAttentionState for this model fails these shape checks.
-    const auto* st = static_cast<const WhisperCrossState*>(ch.sequence_state.get());
+    // Speech runtimes pass SpeechEncoder::DecoderState's object; anything else is refused.
+    const auto* st = dynamic_cast<const WhisperCrossState*>(static_cast<const SpeechDecoderState*>(ch.sequence_state.get()));
     if (st == nullptr) ThrowInvalidArgument(where + " has no WhisperCrossState (sequence_state is null)");
     if (st->audio_positions <= 0 || st->audio_positions > c.max_source_positions || st->keys.size() != layers ||
         st->values.size() != layers) {
