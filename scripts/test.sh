@@ -19,7 +19,7 @@ echo "== ASan + UBSan build: unit tests"
 # and the integration tests, which run only in the release build, are not compiled again.
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMMS_SANITIZE=ON >/dev/null
 cmake --build build-asan -j "$(nproc)" --target base_tests engine_tests io_tests text_tests media_tests \
-  models_tests template_tests generation_tests runtime_tests api_tests hf_tokenize_cli
+  models_tests template_tests generation_tests runtime_tests api_tests speech_tests hf_tokenize_cli
 # oneDNN and OpenMP keep caches for the life of the process; leak checking would report them.
 # (*_NOT_BUILT: the placeholders CMake registers for the executables not built here.)
 ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \

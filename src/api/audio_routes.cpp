@@ -73,9 +73,13 @@ void HandleTranscription(const HttpRequest& req, HttpResponse& res, RouteContext
   MultipartLimits limits;
   limits.max_parts = 32;
   const std::vector<MultipartPart> parts = ParseMultipart(req.body, *boundary, limits);
-  openai::TranscriptionApiRequest request = openai::ParseTranscriptionForm(parts, translate, ctx.limits.max_audio_bytes);
-  const auto found = FindModelFor(ctx, info, request.model);
+  // The model first: its settings are the defaults the form's fields override.
+  const MultipartPart* model_part = FindPart(parts, "model");
+  if (!model_part || model_part->content.empty()) ThrowInvalidArgument("form field \"model\" is missing");
+  const auto found = FindModelFor(ctx, info, std::string(model_part->content));
   runtime::SpeechService& speech = RequireSpeech(*found);
+  openai::TranscriptionApiRequest request =
+      openai::ParseTranscriptionForm(parts, translate, ctx.limits.max_audio_bytes, speech.defaults());
   DecodedUpload upload = DecodeUpload(request.file, request.filename);
 
   if (!request.stream) {
@@ -176,7 +180,7 @@ void HandleKServeAudioInfer(const HttpRequest& req, HttpResponse& res, RouteCont
     throw Error(ErrorCode::kTooLarge, "input 'AUDIO' is " + std::to_string(file.size()) + " bytes; the limit is " +
                                           std::to_string(ctx.limits.max_audio_bytes));
   }
-  speech::TranscriptionOptions options;
+  speech::TranscriptionOptions options = speech.defaults();
   if (params != in.end() && params->is_object()) {
     if (const auto l = params->find("language"); l != params->end() && l->is_string()) options.language = *l;
     if (const auto t = params->find("task"); t != params->end() && t->is_string()) {

@@ -78,8 +78,9 @@ std::string Trim(const std::string& s) {
 }  // namespace
 
 TranscriptionApiRequest ParseTranscriptionForm(const std::vector<MultipartPart>& parts, bool translate,
-                                               size_t max_file_bytes) {
+                                               size_t max_file_bytes, const speech::TranscriptionOptions& defaults) {
   TranscriptionApiRequest r;
+  r.options = defaults;
   r.options.translate = translate;
   bool have_file = false, have_model = false;
   for (const MultipartPart& p : parts) {

@@ -31,8 +31,9 @@ struct TranscriptionApiRequest {
 // response_format, a value that does not parse or is out of range, word timestamps
 // (not built) and stream with a format other than json or text; Error(kTooLarge) for a
 // file over max_file_bytes.
+// `defaults`: the model's decoding settings, which the form's fields override.
 TranscriptionApiRequest ParseTranscriptionForm(const std::vector<MultipartPart>& parts, bool translate,
-                                               size_t max_file_bytes);
+                                               size_t max_file_bytes, const speech::TranscriptionOptions& defaults = {});
 
 struct TranscriptBody {
   std::string body;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "engine/ops/fast_exp.h"
@@ -26,16 +27,26 @@ size_t ChunkOfRow(std::span<const CrossAttentionChunk> chunks, int64_t t) {
 // L1 (no horizontal sum per key, which kept the row-major form at a few GFLOP/s); the
 // weighted sum of values streams V once. Always inlined into a baseline and an AVX-512
 // variant, picked at run time.
-[[gnu::always_inline]] inline void AttendOne(const float* q, const CrossAttentionChunk& c, int head, int hd,
-                                             int64_t width, float scale, float* scores, float* out) {
-  const int64_t n = c.kv_rows;
-  const float* kt = c.keys + static_cast<int64_t>(head) * hd * n;
+// A stored key or value as float: float32 as it is, bfloat16 widened (its bits are the top
+// half of a float32's).
+[[gnu::always_inline]] inline float Widen(float x) { return x; }
+[[gnu::always_inline]] inline float Widen(uint16_t x) {
+  const uint32_t bits = static_cast<uint32_t>(x) << 16;
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+template <typename T>
+[[gnu::always_inline]] inline void AttendOne(const float* q, const T* keys, const T* values, int64_t n, int head,
+                                             int hd, int64_t width, float scale, float* scores, float* out) {
+  const T* kt = keys + static_cast<int64_t>(head) * hd * n;
   std::fill(scores, scores + n, 0.0f);
   for (int d = 0; d < hd; ++d) {
     const float qd = q[d] * scale;
-    const float* krow = kt + static_cast<int64_t>(d) * n;
+    const T* krow = kt + static_cast<int64_t>(d) * n;
 #pragma omp simd
-    for (int64_t j = 0; j < n; ++j) scores[j] += qd * krow[j];
+    for (int64_t j = 0; j < n; ++j) scores[j] += qd * Widen(krow[j]);
   }
   float max_score = -INFINITY;
 #pragma omp simd reduction(max : max_score)
@@ -47,25 +58,34 @@ size_t ChunkOfRow(std::span<const CrossAttentionChunk> chunks, int64_t t) {
     denom += scores[j];
   }
   std::fill(out, out + hd, 0.0f);
-  const float* v0 = c.values + static_cast<int64_t>(head) * hd;
+  const T* v0 = values + static_cast<int64_t>(head) * hd;
   for (int64_t j = 0; j < n; ++j) {
-    const float* v = v0 + j * width;
+    const T* v = v0 + j * width;
     const float p = scores[j];
 #pragma omp simd
-    for (int d = 0; d < hd; ++d) out[d] += p * v[d];
+    for (int d = 0; d < hd; ++d) out[d] += p * Widen(v[d]);
   }
   const float inv = 1.0f / denom;
   for (int d = 0; d < hd; ++d) out[d] *= inv;
 }
 
+[[gnu::always_inline]] inline void AttendChunk(const float* q, const CrossAttentionChunk& c, int head, int hd,
+                                               int64_t width, float scale, float* scores, float* out) {
+  if (c.keys_bf16 != nullptr) {
+    AttendOne(q, c.keys_bf16, c.values_bf16, c.kv_rows, head, hd, width, scale, scores, out);
+  } else {
+    AttendOne(q, c.keys, c.values, c.kv_rows, head, hd, width, scale, scores, out);
+  }
+}
+
 void AttendOneBaseline(const float* q, const CrossAttentionChunk& c, int head, int hd, int64_t width, float scale,
                        float* scores, float* out) {
-  AttendOne(q, c, head, hd, width, scale, scores, out);
+  AttendChunk(q, c, head, hd, width, scale, scores, out);
 }
 
 MMS_TARGET_AVX512 void AttendOneAvx512(const float* q, const CrossAttentionChunk& c, int head, int hd, int64_t width,
                                        float scale, float* scores, float* out) {
-  AttendOne(q, c, head, hd, width, scale, scores, out);
+  AttendChunk(q, c, head, hd, width, scale, scores, out);
 }
 
 }  // namespace
@@ -115,7 +135,8 @@ void CrossAttention(const float* q, int64_t q_stride, std::span<const CrossAtten
         for (int64_t j = 0; j < c.kv_rows; ++j) {
           double dot = 0;
           for (int d = 0; d < hd; ++d) {
-            dot += static_cast<double>(q[t * q_stride + h * hd + d]) * c.keys[(static_cast<int64_t>(h) * hd + d) * c.kv_rows + j];
+            const int64_t at = (static_cast<int64_t>(h) * hd + d) * c.kv_rows + j;
+            dot += static_cast<double>(q[t * q_stride + h * hd + d]) * (c.keys_bf16 ? Widen(c.keys_bf16[at]) : c.keys[at]);
           }
           p[j] = dot * scale;
           max_score = std::max(max_score, p[j]);
@@ -124,7 +145,10 @@ void CrossAttention(const float* q, int64_t q_stride, std::span<const CrossAtten
         for (auto& x : p) denom += (x = std::exp(x - max_score));
         for (int d = 0; d < hd; ++d) {
           double acc = 0;
-          for (int64_t j = 0; j < c.kv_rows; ++j) acc += p[j] * c.values[j * width + h * hd + d];
+          for (int64_t j = 0; j < c.kv_rows; ++j) {
+            const int64_t at = j * width + h * hd + d;
+            acc += p[j] * (c.values_bf16 ? Widen(c.values_bf16[at]) : c.values[at]);
+          }
           out[t * out_stride + h * hd + d] = static_cast<float>(acc / denom);
         }
       }

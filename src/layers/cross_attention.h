@@ -17,6 +17,10 @@ struct CrossAttentionChunk {
   // keys are contiguous multiply-adds); values: [kv_rows, heads * head_dim], heads side by side.
   const float* keys = nullptr;
   const float* values = nullptr;
+  // The same in bfloat16 (bf16 and int8 models keep them so: half the bytes each decoder
+  // step streams); when set, they are read instead of keys / values.
+  const uint16_t* keys_bf16 = nullptr;
+  const uint16_t* values_bf16 = nullptr;
   int64_t kv_rows = 0;
 };
 

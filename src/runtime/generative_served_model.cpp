@@ -39,7 +39,30 @@ struct ServingSettings {
   // .json's do_pad).
   bool cache = true;
   std::optional<bool> pad_to_square;
+  // Models that listen (Whisper): the decoding a request gets when its form does not say.
+  speech::TranscriptionOptions transcription;
 };
+
+float FloatParameter(const std::string& key, const std::string& value, float low, float high) {
+  size_t used = 0;
+  float v = 0;
+  try {
+    v = std::stof(value, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != value.size() || value.empty() || !std::isfinite(v) || v < low || v > high) {
+    ThrowInvalidModel("config.pbtxt parameter " + key + " \"" + value + "\" is not a number in [" +
+                      std::to_string(low) + ", " + std::to_string(high) + "]");
+  }
+  return v;
+}
+
+// A threshold that "none" turns off.
+std::optional<float> ThresholdParameter(const std::string& key, const std::string& value) {
+  if (value == "none") return std::nullopt;
+  return FloatParameter(key, value, -1e6f, 1e6f);
+}
 
 bool OnOff(const std::string& key, const std::string& value) {
   if (value != "on" && value != "off") {
@@ -98,10 +121,26 @@ ServingSettings SettingsFrom(const io::ModelConfig& config, const ServingDefault
       s.pad_to_square = OnOff(key, value);
     } else if (key == "memory_budget_mb") {
       // the encoders' setting: nothing to do for a generative model
+    } else if (key == "temperature_increment_on_fallback") {
+      s.transcription.temperature_increment = FloatParameter(key, value, 0, 1);
+    } else if (key == "compression_ratio_threshold") {
+      s.transcription.compression_ratio_threshold = ThresholdParameter(key, value);
+    } else if (key == "logprob_threshold") {
+      s.transcription.logprob_threshold = ThresholdParameter(key, value);
+    } else if (key == "no_speech_threshold") {
+      s.transcription.no_speech_threshold = ThresholdParameter(key, value);
+    } else if (key == "condition_on_previous_text") {
+      s.transcription.condition_on_previous_text = OnOff(key, value);
+    } else if (key == "max_tokens_per_window") {
+      s.transcription.max_tokens_per_window = static_cast<int>(IntParameter(key, value, 1, 224));
+    } else if (key == "beam_size") {
+      IntParameter(key, value, 1, 1);  // beam search is not built: only 1 is accepted
     } else {
       ThrowInvalidModel("unknown parameter \"" + key + "\" for a generative model (known: precision, kv_cache_mb, kv_cache_blocks, "
                         "max_running_sequences, max_tokens_per_step, max_waiting, block_tokens, prefix_caching, cache, "
-                        "pad_to_square)");
+                        "pad_to_square; for Whisper also temperature_increment_on_fallback, compression_ratio_threshold, "
+                        "logprob_threshold, no_speech_threshold, condition_on_previous_text, max_tokens_per_window, "
+                        "beam_size)");
     }
   }
   if (s.engine.max_tokens_per_step < s.engine.max_running_sequences) {
@@ -355,6 +394,7 @@ std::shared_ptr<GenerativeServedModel> GenerativeServedModel::Load(const std::st
     GenerativeServedModel* self = m.get();
     m->speech_ = std::make_unique<SpeechService>(
         "model \"" + name + "\"", *encoder, std::move(vocabulary), *m->tokenizer_, m->model_->context_length(), batcher,
+        settings.transcription,
         [self](generation::GenerationRequest r, std::shared_ptr<generation::TokenSink> sink) {
           return self->Submit(std::move(r), std::move(sink));
         },

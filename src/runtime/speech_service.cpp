@@ -72,12 +72,13 @@ class SpeechService::Backend final : public speech::SpeechBackend {
 SpeechService::SpeechService(std::string name, const models::SpeechEncoder& encoder,
                              std::shared_ptr<const speech::WhisperVocabulary> vocabulary,
                              const text::HfTokenizer& tokenizer, int text_context, BatcherConfig batcher,
-                             SubmitFn submit, CancelFn cancel)
+                             speech::TranscriptionOptions defaults, SubmitFn submit, CancelFn cancel)
     : name_(std::move(name)),
       encoder_(encoder),
       vocabulary_(std::move(vocabulary)),
       tokenizer_(tokenizer),
       text_context_(text_context),
+      defaults_(std::move(defaults)),
       mel_(encoder.n_mels()),
       submit_(std::move(submit)),
       cancel_(std::move(cancel)) {

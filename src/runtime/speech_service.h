@@ -46,11 +46,13 @@ class SpeechService {
   // `encoder` and `tokenizer` must outlive the service. submit/cancel reach the model's
   // generation scheduler (past its circuit breaker).
   SpeechService(std::string name, const models::SpeechEncoder& encoder, std::shared_ptr<const speech::WhisperVocabulary> vocabulary,
-                const text::HfTokenizer& tokenizer, int text_context, BatcherConfig batcher, SubmitFn submit,
-                CancelFn cancel);
+                const text::HfTokenizer& tokenizer, int text_context, BatcherConfig batcher,
+                speech::TranscriptionOptions defaults, SubmitFn submit, CancelFn cancel);
   ~SpeechService();
 
   const speech::WhisperVocabulary& vocabulary() const { return *vocabulary_; }
+  // The decoding a request starts from (config.pbtxt's parameters over OpenAI's defaults).
+  const speech::TranscriptionOptions& defaults() const { return defaults_; }
 
   // Transcribes 16 kHz mono samples. `file_decode_seconds` (the upload's decoding, done by
   // the caller) only feeds the metrics. Errors as speech::Transcribe; kUnavailable when
@@ -77,6 +79,7 @@ class SpeechService {
   std::shared_ptr<const speech::WhisperVocabulary> vocabulary_;
   const text::HfTokenizer& tokenizer_;
   int text_context_;
+  speech::TranscriptionOptions defaults_;
   media::LogMelSpectrogram mel_;
   SubmitFn submit_;
   CancelFn cancel_;

@@ -5,6 +5,8 @@
 // is tested on its own).
 #include <gtest/gtest.h>
 
+#include "engine/ops/int8_matmul.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -74,6 +76,8 @@ std::shared_ptr<WhisperCrossState> FreshState(const std::string& file, Precision
   copy->audio_positions = s.audio_positions;
   copy->keys = s.keys;
   copy->values = s.values;
+  copy->keys_bf16 = s.keys_bf16;
+  copy->values_bf16 = s.values_bf16;
   return copy;
 }
 
@@ -127,7 +131,8 @@ TEST(WhisperGolden, EncoderBatchOfTwoWindowsMatchesOpenAI) {
     const std::vector<float>& alone = EncodedWindow(files[w]).encoded;
     double diff = 0;
     for (int64_t i = 0; i < rows * d; ++i) diff = std::max(diff, std::abs(static_cast<double>(alone[i]) - out[w * rows * d + i]));
-    EXPECT_LE(diff, 1e-6) << files[w] << ": batch of 2 vs alone";
+    // oneDNN's AVX2 kernels block the rows of a batch differently: 2.5e-6 there, 0 with AVX-512.
+    EXPECT_LE(diff, 5e-6) << files[w] << ": batch of 2 vs alone";
   }
 }
 
@@ -376,8 +381,13 @@ void CheckLowPrecision(Precision p, double max_relative_error, int min_top1_agre
 
 TEST(WhisperGolden, Bf16CloseToFp32) { CheckLowPrecision(Precision::kBf16, 0.05, 17); }
 // Measured on the reference model (random weights, so less robust to rounding than a
-// trained one): bf16 0.025 of max |logit| with 20/20 top-1, int8 0.12 with 19/20.
-TEST(WhisperGolden, Int8CloseToFp32) { CheckLowPrecision(Precision::kInt8, 0.2, 17); }
+// trained one): bf16 0.025 of max |logit| with 20/20 top-1, int8 0.12 with 19/20; on the
+// AVX2 path, whose int8 kernel quantises activations to 7 bits, int8 0.28 with 19/20. A
+// broken kernel (wrong scale, swapped rows) is off by 100% or more.
+TEST(WhisperGolden, Int8CloseToFp32) {
+  const bool seven_bit = ops::Int8ActivationMaxCode() < 255;
+  CheckLowPrecision(Precision::kInt8, seven_bit ? 0.4 : 0.2, 17);
+}
 
 // `mmserve quantize` stores the projection matrices as int8; an int8 model loaded from
 // that folder computes exactly what one quantizing the float32 file at load does.

@@ -52,7 +52,7 @@ struct Served {
     batcher.max_queue_delay = std::chrono::microseconds(1000);
     generation::GenerationEngine* e = engine.get();
     service = std::make_unique<runtime::SpeechService>(
-        "test", *model->speech_encoder(), vocabulary, tokenizer, model->context_length(), batcher,
+        "test", *model->speech_encoder(), vocabulary, tokenizer, model->context_length(), batcher, TranscriptionOptions{},
         [e](generation::GenerationRequest r, std::shared_ptr<generation::TokenSink> s) { return e->Submit(std::move(r), std::move(s)); },
         [e](uint64_t id) { e->Cancel(id); });
   }

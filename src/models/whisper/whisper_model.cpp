@@ -1,5 +1,7 @@
 #include "models/whisper/whisper_model.h"
 
+#include "engine/ops/bf16_convert.h"
+
 #include <omp.h>
 
 #include <algorithm>
@@ -245,8 +247,17 @@ std::shared_ptr<WhisperCrossState> WhisperModel::CrossAttentionState(const float
       for (int64_t c = 0; c < d; ++c) keys[static_cast<size_t>(c * positions + t)] = k[c];
       std::memcpy(values.data() + t * d, kv.data() + t * 2 * d + d, d * sizeof(float));
     }
-    state->keys.push_back(std::move(keys));
-    state->values.push_back(std::move(values));
+    if (precision_ == Precision::kFp32) {
+      state->keys.push_back(std::move(keys));
+      state->values.push_back(std::move(values));
+    } else {
+      // bf16 and int8 models keep them in bfloat16: the decoder steps stream half the bytes.
+      std::vector<uint16_t> k16(keys.size()), v16(values.size());
+      ops::ConvertToBf16(keys.data(), k16.data(), static_cast<int64_t>(keys.size()));
+      ops::ConvertToBf16(values.data(), v16.data(), static_cast<int64_t>(values.size()));
+      state->keys_bf16.push_back(std::move(k16));
+      state->values_bf16.push_back(std::move(v16));
+    }
   }
   return state;
 }
@@ -304,15 +315,20 @@ void WhisperModel::CheckStep(std::span<const SequenceChunk> chunks, const layers
     // Speech runtimes pass SpeechEncoder::DecoderState's object; anything else is refused.
     const auto* st = dynamic_cast<const WhisperCrossState*>(static_cast<const SpeechDecoderState*>(ch.sequence_state.get()));
     if (st == nullptr) ThrowInvalidArgument(where + " has no WhisperCrossState (sequence_state is null)");
-    if (st->audio_positions <= 0 || st->audio_positions > c.max_source_positions || st->keys.size() != layers ||
-        st->values.size() != layers) {
+    const bool half = !st->keys_bf16.empty();
+    const size_t n_keys = half ? st->keys_bf16.size() : st->keys.size();
+    const size_t n_values = half ? st->values_bf16.size() : st->values.size();
+    if (st->audio_positions <= 0 || st->audio_positions > c.max_source_positions || n_keys != layers ||
+        n_values != layers) {
       ThrowInvalidArgument(where + ": sequence_state is not a WhisperCrossState of this model (" +
-                           std::to_string(st->keys.size()) + " layers of " + std::to_string(st->audio_positions) +
+                           std::to_string(n_keys) + " layers of " + std::to_string(st->audio_positions) +
                            " audio positions)");
     }
     const size_t floats = static_cast<size_t>(st->audio_positions * c.d_model);
     for (size_t l = 0; l < layers; ++l) {
-      if (st->keys[l].size() != floats || st->values[l].size() != floats) {
+      const size_t nk = half ? st->keys_bf16[l].size() : st->keys[l].size();
+      const size_t nv = half ? st->values_bf16[l].size() : st->values[l].size();
+      if (nk != floats || nv != floats) {
         ThrowInvalidArgument(where + ": WhisperCrossState layer " + std::to_string(l) +
                              " keys/values are not [audio_positions, d_model]");
       }
@@ -368,7 +384,11 @@ void WhisperModel::Step(std::span<const SequenceChunk> chunks, layers::PagedKvCa
   for (size_t ci = 0; ci < chunks.size(); ++ci) {
     const int64_t n = static_cast<int64_t>(chunks[ci].tokens.size());
     att.push_back({T, n, chunks[ci].first_position, chunks[ci].block_table});
-    cross.push_back({T, n, nullptr, nullptr, states[ci]->audio_positions});
+    layers::CrossAttentionChunk c;
+    c.row_begin = T;
+    c.rows = n;
+    c.kv_rows = states[ci]->audio_positions;
+    cross.push_back(c);
     max_audio = std::max(max_audio, states[ci]->audio_positions);
     T += n;
     if (chunks[ci].want_logits) ++logit_rows;
@@ -440,8 +460,16 @@ void WhisperModel::Step(std::span<const SequenceChunk> chunks, layers::PagedKvCa
     l.cross_attn_norm.Forward(hidden, T, normed);
     RunLinear(l.cross_q, normed, T, cross_q, threads);
     for (size_t ci = 0; ci < chunks.size(); ++ci) {
-      cross[ci].keys = states[ci]->keys[li].data();
-      cross[ci].values = states[ci]->values[li].data();
+      const WhisperCrossState& st = *states[ci];
+      if (st.keys_bf16.empty()) {
+        cross[ci].keys = st.keys[li].data();
+        cross[ci].values = st.values[li].data();
+        cross[ci].keys_bf16 = cross[ci].values_bf16 = nullptr;
+      } else {
+        cross[ci].keys_bf16 = st.keys_bf16[li].data();
+        cross[ci].values_bf16 = st.values_bf16[li].data();
+        cross[ci].keys = cross[ci].values = nullptr;
+      }
     }
     layers::CrossAttention(cross_q, d, cross, {static_cast<int>(heads), static_cast<int>(hd)}, attention, d,
                            cross_scratch, cross_threads);

@@ -34,9 +34,13 @@ namespace mms::models {
 // row's logits and stores the no-speech probability).
 struct WhisperCrossState final : SpeechDecoderState {
   int64_t audio_positions = 0;  // encoder output rows (1500 for a 30 s window)
-  // Per decoder layer: cross-attention keys and values, [audio_positions, d_model] each,
-  // heads side by side (head h at columns [h * head_dim, (h + 1) * head_dim)).
+  // Per decoder layer, one of two forms (layers/cross_attention.h's layout): float32 for
+  // fp32 models; bfloat16 for bf16 and int8 models, half the bytes each decoder step reads.
+  //   keys:   [heads, head_dim, audio_positions] (each head's keys transposed)
+  //   values: [audio_positions, d_model], heads side by side
   std::vector<std::vector<float>> keys, values;
+  std::vector<std::vector<uint16_t>> keys_bf16, values_bf16;
+  size_t layers() const { return keys_bf16.empty() ? keys.size() : keys_bf16.size(); }
 };
 
 class WhisperModel final : public GenerativeModel, public SpeechEncoder {
