@@ -474,6 +474,9 @@ TEST(WhisperConfigTest, ErrorsNameFileAndField) {
   bad["d_model"] = 0;
   expect_error(bad, "d_model");
   bad = j;
+  bad["num_mel_bins"] = 129;  // no filter bank for it (found by the config fuzzer)
+  expect_error(bad, "num_mel_bins");
+  bad = j;
   bad["decoder_attention_heads"] = 3;
   expect_error(bad, "decoder_attention_heads");
   bad = j;

@@ -57,6 +57,12 @@ WhisperConfig WhisperConfig::FromJson(const nlohmann::json& j, const std::string
   c.encoder_ffn_dim = io::IntFieldInRange(j, "encoder_ffn_dim", 1536, 1, kMaxFfn, where);
   c.decoder_ffn_dim = io::IntFieldInRange(j, "decoder_ffn_dim", 1536, 1, kMaxFfn, where);
   c.num_mel_bins = io::IntFieldInRange(j, "num_mel_bins", 80, 1, kMaxMels, where);
+  // The log-mel front end makes OpenAI's two filter banks only (found by the config fuzzer:
+  // any other count loaded, then failed at the first request).
+  if (c.num_mel_bins != 80 && c.num_mel_bins != 128) {
+    ThrowInvalidModel(where + ": field \"num_mel_bins\" is " + std::to_string(c.num_mel_bins) +
+                      "; Whisper checkpoints have 80 or 128");
+  }
   c.max_source_positions = io::IntFieldInRange(j, "max_source_positions", 1500, 1, kMaxSourcePositions, where);
   c.max_target_positions = io::IntFieldInRange(j, "max_target_positions", 448, 1, kMaxTargetPositions, where);
   c.vocab_size = io::IntFieldInRange(j, "vocab_size", 51865, 1, kMaxVocab, where);
