@@ -24,9 +24,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // Streamed transcriptions run on a thread of their own (the route must return before the
-// first event can be written); this bounds how many run at once.
+// first event can be written); the routes' counter bounds how many run at once.
 constexpr int kMaxStreamingTranscriptions = 64;
-std::atomic<int> g_streaming{0};
 
 // Thrown from the segment callback to stop a streamed transcription whose client left.
 struct ClientGone {};
@@ -65,7 +64,7 @@ void SetLogFields(std::map<std::string, double>& fields, const speech::Transcrip
 }
 
 void HandleTranscription(const HttpRequest& req, HttpResponse& res, RouteContext& ctx, RequestInfo& info,
-                         bool translate) {
+                         bool translate, const std::shared_ptr<std::atomic<int>>& streaming) {
   const auto boundary = MultipartBoundary(req.HeaderOr("Content-Type"));
   if (!boundary) {
     ThrowInvalidArgument("expected a multipart/form-data body with a \"file\" (the audio) and a \"model\" field");
@@ -90,8 +89,8 @@ void HandleTranscription(const HttpRequest& req, HttpResponse& res, RouteContext
     return;
   }
 
-  if (g_streaming.fetch_add(1) >= kMaxStreamingTranscriptions) {
-    g_streaming.fetch_sub(1);
+  if (streaming->fetch_add(1) >= kMaxStreamingTranscriptions) {
+    streaming->fetch_sub(1);
     throw Error(ErrorCode::kUnavailable, "too many streamed transcriptions at once; retry later or use stream=false");
   }
   auto stream = std::make_shared<ResponseStream>();
@@ -99,7 +98,7 @@ void HandleTranscription(const HttpRequest& req, HttpResponse& res, RouteContext
   res.content_type = "text/event-stream";
   // The thread holds the model (an unload waits for it) and the samples; the request's
   // body is not touched after this route returns.
-  std::thread([found, &speech, stream, options = request.options, upload = std::move(upload)]() mutable {
+  std::thread([found, &speech, stream, streaming, options = request.options, upload = std::move(upload)]() mutable {
     try {
       const auto on_segments = [&stream](std::span<const speech::TranscriptSegment> segments) {
         if (stream->client_gone().cancelled()) throw ClientGone();
@@ -120,7 +119,7 @@ void HandleTranscription(const HttpRequest& req, HttpResponse& res, RouteContext
       stream->Push(openai::TranscriptErrorEvent(500, std::string("transcription failed: ") + e.what()));
     }
     stream->Close();
-    g_streaming.fetch_sub(1);
+    streaming->fetch_sub(1);
   }).detach();
 }
 
@@ -205,10 +204,11 @@ void HandleKServeAudioInfer(const HttpRequest& req, HttpResponse& res, RouteCont
 }
 
 void RegisterAudioRoutes(Router& router, RouteContext& ctx) {
+  auto streaming = std::make_shared<std::atomic<int>>(0);  // streamed transcriptions running now
   for (const bool translate : {false, true}) {
     Route& route = router.Add("POST", translate ? "/v1/audio/translations" : "/v1/audio/transcriptions",
-                              [&ctx, translate](const HttpRequest& req, HttpResponse& res, RequestInfo& info) {
-                                HandleTranscription(req, res, ctx, info, translate);
+                              [&ctx, translate, streaming](const HttpRequest& req, HttpResponse& res, RequestInfo& info) {
+                                HandleTranscription(req, res, ctx, info, translate, streaming);
                               },
                               openai::ErrorBody);
     // The file plus the form's other fields.
