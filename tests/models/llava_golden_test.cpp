@@ -4,6 +4,7 @@
 // 1e-5 × max|feature|, last-position logits within 1e-4 × max|logit|, the 16 greedy tokens
 // identical.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
@@ -250,7 +251,7 @@ TEST(LlavaGoldenTest, ReducedPrecisionsStayCloseToTheReference) {
 // "model.multi_modal_projector.*" and a top-level "lm_head.*": the same weights renamed
 // must give the same model.
 TEST(LlavaGoldenTest, NewerWeightLayoutLoadsTheSameModel) {
-  const std::string dir = ::testing::TempDir() + "/llava_new_layout";
+  const std::string dir = ::testing::TempDir() + "/llava_new_layout." + std::to_string(getpid());
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   for (const auto& entry : std::filesystem::directory_iterator(DataPath("model"))) {
@@ -287,7 +288,9 @@ TEST(LlavaGoldenTest, NewerWeightLayoutLoadsTheSameModel) {
 std::string ConfigWith(const std::function<void(nlohmann::json&)>& edit) {
   nlohmann::json j = nlohmann::json::parse(ReadFileBytes(DataPath("model/config.json")));
   edit(j);
-  const std::string path = ::testing::TempDir() + "/llava_config.json";
+  // A name of this process's own: ctest runs this executable's tests in parallel processes
+  // (and the whole executable again for the AVX2 path), which raced on one shared file.
+  const std::string path = ::testing::TempDir() + "/llava_config." + std::to_string(getpid()) + ".json";
   std::ofstream(path) << j.dump();
   return path;
 }
@@ -345,7 +348,7 @@ TEST(LlavaConfigTest, InconsistentConfigsAreRefusedNamingTheField) {
 }
 
 TEST(LlavaGoldenTest, CheckpointWithoutProjectorIsRefused) {
-  const std::string dir = ::testing::TempDir() + "/llava_no_projector";
+  const std::string dir = ::testing::TempDir() + "/llava_no_projector." + std::to_string(getpid());
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   std::filesystem::copy_file(DataPath("model/config.json"), dir + "/config.json");

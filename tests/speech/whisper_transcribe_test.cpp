@@ -184,7 +184,8 @@ TEST(WhisperTranscribe, LanguageDetectionPerFile) {
 }
 
 TEST(WhisperTranscribe, CompressionRatioIsZlibs) {
-  for (const auto& c : Json("longform/compression_ratio.json")["cases"]) {
+  const nlohmann::json ref = Json("longform/compression_ratio.json");  // kept: a range-for over a temporary's member dangles
+  for (const auto& c : ref["cases"]) {
     EXPECT_DOUBLE_EQ(CompressionRatio(c["text"].get<std::string>()), c["compression_ratio"].get<double>())
         << c["text"].get<std::string>();
   }
