@@ -19,12 +19,13 @@
 #include "runtime/speech_service.h"
 #include "speech/transcriber.h"
 #include "test_support.h"
+#include "whisper_speech_support.h"
 #include "text/hf_tokenizer.h"
 
 namespace mms::speech {
 namespace {
 
-std::string Data(const std::string& rel) { return mms::testing::SourcePath("tests/data/whisper-reference/" + rel); }
+std::string Data(const std::string& rel) { return WhisperData(rel); }
 
 nlohmann::json Json(const std::string& rel) {
   std::ifstream f(Data(rel));
@@ -35,36 +36,6 @@ std::vector<float> Samples(const std::string& rel) {
   const std::string bytes = ReadFileBytes(Data(rel));
   return media::DecodeAudio(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()))
       .samples;
-}
-
-struct Served {
-  std::unique_ptr<models::WhisperModel> model;
-  std::unique_ptr<generation::GenerationEngine> engine;
-  text::HfTokenizer tokenizer;
-  std::unique_ptr<runtime::SpeechService> service;
-
-  explicit Served(const std::string& dir)
-      : model(models::WhisperModel::Load(dir)), tokenizer(text::HfTokenizer::Load(dir + "/tokenizer.json")) {
-    engine = std::make_unique<generation::GenerationEngine>(*model, generation::EngineConfig{});
-    auto vocabulary = std::make_shared<const WhisperVocabulary>(WhisperVocabulary::Load(dir, tokenizer, model->vocab_size()));
-    runtime::BatcherConfig batcher;
-    batcher.max_batch_size = 4;
-    batcher.max_queue_delay = std::chrono::microseconds(1000);
-    generation::GenerationEngine* e = engine.get();
-    service = std::make_unique<runtime::SpeechService>(
-        "test", *model->speech_encoder(), vocabulary, tokenizer, model->context_length(), batcher, TranscriptionOptions{},
-        [e](generation::GenerationRequest r, std::shared_ptr<generation::TokenSink> s) { return e->Submit(std::move(r), std::move(s)); },
-        [e](uint64_t id) { e->Cancel(id); });
-  }
-  ~Served() {
-    service.reset();
-    engine.reset();
-  }
-};
-
-Served& Reference() {
-  static Served served(Data("model"));
-  return served;
 }
 
 const std::vector<float>& LongAudio() {

@@ -1,5 +1,7 @@
 #include "models/llama/llama_model.h"
 
+#include "layers/stacked_linear.h"
+
 #include <omp.h>
 
 #include <algorithm>
@@ -36,53 +38,12 @@ struct Part {
   int64_t out;
 };
 
-// Several projections of one input as one Linear, their [out_i, in] weights stacked row
-// after row (q, k and v differ in size under grouped-query attention, which
-// Linear::LoadConcatenated does not cover). Int8 weights stored by `mmserve quantize`
-// are taken as they are at int8; quantization is per row, so stacking keeps it exact.
+// The parts as one Linear (layers::LoadStackedLinear), all with a bias or none.
 layers::Linear LoadStacked(const io::Checkpoint& ckpt, const std::vector<Part>& parts, int64_t in, bool with_bias,
                            Precision precision) {
-  int64_t out = 0;
-  for (const auto& p : parts) out += p.out;
-  std::vector<float> bias;
-  if (with_bias) {
-    bias.reserve(out);
-    for (const auto& p : parts) {
-      const Tensor b = ckpt.Float32(p.prefix + ".bias", {p.out});
-      bias.insert(bias.end(), b.data<float>(), b.data<float>() + p.out);
-    }
-  }
-  const float* bias_ptr = with_bias ? bias.data() : nullptr;
-  if (parts.size() == 1 && precision != Precision::kInt8) {
-    const Tensor w = ckpt.Float32(parts[0].prefix + ".weight", {parts[0].out, in});
-    return layers::Linear::FromOutIn(w.data<float>(), out, in, bias_ptr, precision);
-  }
-  if (precision == Precision::kInt8) {
-    std::vector<int8_t> q(static_cast<size_t>(out * in));
-    std::vector<float> scales(out);
-    int64_t row = 0;
-    for (const auto& p : parts) {
-      const std::string name = p.prefix + ".weight";
-      if (ckpt.IsInt8(name)) {
-        const io::Int8Tensor stored = ckpt.Int8(name, {p.out, in});
-        std::memcpy(q.data() + row * in, stored.values.raw(), stored.values.nbytes());
-        std::memcpy(scales.data() + row, stored.scales.raw(), stored.scales.nbytes());
-      } else {
-        const Tensor w = ckpt.Float32(name, {p.out, in});
-        ops::QuantizeRowsS8(w.data<float>(), p.out, in, q.data() + row * in, scales.data() + row);
-      }
-      row += p.out;
-    }
-    return layers::Linear::FromOutInInt8(q.data(), scales.data(), out, in, bias_ptr);
-  }
-  std::vector<float> w(static_cast<size_t>(out * in));
-  int64_t row = 0;
-  for (const auto& p : parts) {
-    const Tensor src = ckpt.Float32(p.prefix + ".weight", {p.out, in});
-    std::memcpy(w.data() + row * in, src.data<float>(), src.nbytes());
-    row += p.out;
-  }
-  return layers::Linear::FromOutIn(w.data(), out, in, bias_ptr, precision);
+  std::vector<layers::StackedPart> stacked;
+  for (const auto& p : parts) stacked.push_back({p.prefix, p.out, with_bias});
+  return layers::LoadStackedLinear(ckpt, stacked, in, precision);
 }
 
 std::string LayerPrefix(int64_t i) { return "model.layers." + std::to_string(i); }

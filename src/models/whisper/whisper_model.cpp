@@ -14,13 +14,14 @@
 #include "layers/cross_attention.h"
 #include "layers/paged_attention.h"
 #include "models/whisper/whisper_encoder_attention.h"
+#include "layers/stacked_linear.h"
 #include "models/whisper/whisper_weights.h"
 
 namespace mms::models {
 
 namespace {
 
-using whisper::ProjectionPart;
+using layers::StackedPart;
 
 // Workspace slots of Encode and Step (a Workspace serves one call at a time).
 enum Slot : size_t {
@@ -71,7 +72,7 @@ constexpr ops::Epilogue kResidual{ops::Activation::kNone, true};
 std::string EncoderPrefix(int64_t i) { return "model.encoder.layers." + std::to_string(i); }
 std::string DecoderPrefix(int64_t i) { return "model.decoder.layers." + std::to_string(i); }
 
-std::vector<ProjectionPart> QkvParts(const std::string& attn, int64_t d) {
+std::vector<StackedPart> QkvParts(const std::string& attn, int64_t d) {
   return {{attn + ".q_proj", d, true}, {attn + ".k_proj", d, false}, {attn + ".v_proj", d, true}};
 }
 
@@ -120,10 +121,10 @@ std::unique_ptr<WhisperModel> WhisperModel::Load(const std::string& dir, Precisi
     EncoderLayer l;
     l.self_attn_norm = layers::LayerNorm::Load(ckpt, pre + ".self_attn_layer_norm", d, eps);
     l.final_norm = layers::LayerNorm::Load(ckpt, pre + ".final_layer_norm", d, eps);
-    l.qkv = whisper::LoadProjections(ckpt, QkvParts(pre + ".self_attn", d), d, p);
-    l.out_proj = whisper::LoadProjections(ckpt, {{pre + ".self_attn.out_proj", d, true}}, d, p);
-    l.fc1 = whisper::LoadProjections(ckpt, {{pre + ".fc1", c.encoder_ffn_dim, true}}, d, p);
-    l.fc2 = whisper::LoadProjections(ckpt, {{pre + ".fc2", d, true}}, c.encoder_ffn_dim, p);
+    l.qkv = layers::LoadStackedLinear(ckpt, QkvParts(pre + ".self_attn", d), d, p);
+    l.out_proj = layers::LoadStackedLinear(ckpt, {{pre + ".self_attn.out_proj", d, true}}, d, p);
+    l.fc1 = layers::LoadStackedLinear(ckpt, {{pre + ".fc1", c.encoder_ffn_dim, true}}, d, p);
+    l.fc2 = layers::LoadStackedLinear(ckpt, {{pre + ".fc2", d, true}}, c.encoder_ffn_dim, p);
     m->encoder_layers_.push_back(std::move(l));
   }
   m->encoder_norm_ = layers::LayerNorm::Load(ckpt, "model.encoder.layer_norm", d, eps);
@@ -136,21 +137,21 @@ std::unique_ptr<WhisperModel> WhisperModel::Load(const std::string& dir, Precisi
     l.self_attn_norm = layers::LayerNorm::Load(ckpt, pre + ".self_attn_layer_norm", d, eps);
     l.cross_attn_norm = layers::LayerNorm::Load(ckpt, pre + ".encoder_attn_layer_norm", d, eps);
     l.final_norm = layers::LayerNorm::Load(ckpt, pre + ".final_layer_norm", d, eps);
-    l.qkv = whisper::LoadProjections(ckpt, QkvParts(pre + ".self_attn", d), d, p);
-    l.self_out = whisper::LoadProjections(ckpt, {{pre + ".self_attn.out_proj", d, true}}, d, p);
-    l.cross_q = whisper::LoadProjections(ckpt, {{pre + ".encoder_attn.q_proj", d, true}}, d, p);
-    l.cross_kv = whisper::LoadProjections(
+    l.qkv = layers::LoadStackedLinear(ckpt, QkvParts(pre + ".self_attn", d), d, p);
+    l.self_out = layers::LoadStackedLinear(ckpt, {{pre + ".self_attn.out_proj", d, true}}, d, p);
+    l.cross_q = layers::LoadStackedLinear(ckpt, {{pre + ".encoder_attn.q_proj", d, true}}, d, p);
+    l.cross_kv = layers::LoadStackedLinear(
         ckpt, {{pre + ".encoder_attn.k_proj", d, false}, {pre + ".encoder_attn.v_proj", d, true}}, d, p);
-    l.cross_out = whisper::LoadProjections(ckpt, {{pre + ".encoder_attn.out_proj", d, true}}, d, p);
-    l.fc1 = whisper::LoadProjections(ckpt, {{pre + ".fc1", c.decoder_ffn_dim, true}}, d, p);
-    l.fc2 = whisper::LoadProjections(ckpt, {{pre + ".fc2", d, true}}, c.decoder_ffn_dim, p);
+    l.cross_out = layers::LoadStackedLinear(ckpt, {{pre + ".encoder_attn.out_proj", d, true}}, d, p);
+    l.fc1 = layers::LoadStackedLinear(ckpt, {{pre + ".fc1", c.decoder_ffn_dim, true}}, d, p);
+    l.fc2 = layers::LoadStackedLinear(ckpt, {{pre + ".fc2", d, true}}, c.decoder_ffn_dim, p);
     m->decoder_layers_.push_back(std::move(l));
   }
   m->decoder_norm_ = layers::LayerNorm::Load(ckpt, "model.decoder.layer_norm", d, eps);
   if (Tied(c, ckpt)) {
     m->lm_head_ = layers::Linear::FromOutIn(m->embed_tokens_.data<float>(), c.vocab_size, d, nullptr, p);
   } else {
-    m->lm_head_ = whisper::LoadProjections(ckpt, {{"proj_out", c.vocab_size, false}}, d, p);
+    m->lm_head_ = layers::LoadStackedLinear(ckpt, {{"proj_out", c.vocab_size, false}}, d, p);
   }
   return m;
 }
