@@ -11,12 +11,17 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/model_options.h"
+#include "engine/op_profile.h"
 #include "models/clip/clip_pipeline.h"
 
 namespace mms::cli {
 
 int BenchCommand(int argc, char** argv) {
-  const Args args(argc, argv, 2, {"model", "encoder", "batch", "text", "min-time", "min-iters", "threads", "precision"});
+  const Args args(argc, argv, 2, {"model", "encoder", "batch", "text", "min-time", "min-iters", "threads", "precision"},
+                  {"profile"});
+  // --profile: after each batch size, the time per op kind and per layer of its timed
+  // runs (not the warm-up) goes to stderr.
+  if (args.Has("profile")) profile::Enable();
   std::vector<int> batches;
   for (const auto& b : args.All("batch")) batches.push_back(std::stoi(b));
   if (batches.empty()) batches = {1, 8, 32};
@@ -62,6 +67,7 @@ int BenchCommand(int argc, char** argv) {
     };
     run();  // warm-up: first-touch of buffers, oneDNN kernel generation
     run();
+    profile::Reset();
     std::vector<double> times;
     const auto start = std::chrono::steady_clock::now();
     while (static_cast<int>(times.size()) < min_iters ||
@@ -78,6 +84,10 @@ int BenchCommand(int argc, char** argv) {
     if (encoder == "text") line["text"] = text_kind;
     std::printf("%s\n", line.dump().c_str());
     std::fflush(stdout);
+    if (profile::Enabled()) {
+      std::fprintf(stderr, "batch %d, %s, %s:\n%s", batch, encoder.c_str(), precision.c_str(), profile::Report().c_str());
+      profile::Reset();
+    }
   }
   return 0;
 }

@@ -9,6 +9,7 @@
 #include "cli/args.h"
 #include "cli/cache_options.h"
 #include "cli/commands.h"
+#include "engine/op_profile.h"
 #include "cli/model_options.h"
 #include "runtime/fault_injection.h"
 #include "runtime/health_checker.h"
@@ -154,9 +155,10 @@ int ServeCommand(int argc, char** argv) {
                    "image-url-allowed-hosts", "image-folder", "image-fetch-timeout-secs"};
   // Test builds (mmserve-testing) add their fault-injection flags; production adds none.
   for (const auto& flag : runtime::FaultInjectionFlags()) value_flags.insert(flag);
-  Args args(argc, argv, 2, value_flags, {"protect-health", "image-url-allow-private"});
+  Args args(argc, argv, 2, value_flags, {"protect-health", "image-url-allow-private", "profile"});
   args.ReadEnvironment("MMSERVE_", {"load-model"});  // containers configure by environment
   if (args.Has("config")) args.ReadConfigFile(args.Get("config"));
+  if (args.Has("profile")) profile::Enable();  // the op table goes to stderr at exit
   std::map<std::string, std::string> fault_flags;
   for (const auto& flag : runtime::FaultInjectionFlags())
     if (args.Has(flag)) fault_flags[flag] = args.Get(flag);

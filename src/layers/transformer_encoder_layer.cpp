@@ -1,6 +1,9 @@
 #include "layers/transformer_encoder_layer.h"
 
+#include <cstdlib>
+
 #include "base/error.h"
+#include "engine/op_profile.h"
 #include "engine/ops/attention.h"
 
 namespace mms::layers {
@@ -17,6 +20,9 @@ TransformerEncoderLayer TransformerEncoderLayer::LoadHF(const io::Checkpoint& ck
   }
   TransformerEncoderLayer l;
   l.config_ = c;
+  const size_t at = prefix.rfind(".layers.");
+  l.profile_scope_ = at == std::string::npos ? prefix : prefix.substr(0, at);
+  l.profile_layer_ = at == std::string::npos ? -1 : std::atoi(prefix.c_str() + at + 8);
   const int64_t d = c.hidden_size;
   l.ln1_ = LayerNorm::Load(ckpt, prefix + ".layer_norm1", d, c.layer_norm_eps);
   l.ln2_ = LayerNorm::Load(ckpt, prefix + ".layer_norm2", d, c.layer_norm_eps);
@@ -45,14 +51,22 @@ void TransformerEncoderLayer::Forward(float* hidden, int64_t batch, int64_t seq,
   float* attention = ws.Buffer(kAttention, rows * d);
   float* mlp = ws.Buffer(kMlp, rows * config_.intermediate_size);
 
+  profile::Timer timer(profile_scope_.c_str(), profile_layer_);
   ln1_.Forward(hidden, rows, normed);
+  timer.Lap("layer_norm");
   qkv_.Forward(normed, rows, qkv);
+  timer.Lap("qkv");
   ops::Attention(qkv, attention, {batch, seq, config_.num_heads, d / config_.num_heads}, causal);
+  timer.Lap("attention");
   out_proj_.Forward(attention, rows, hidden, {ops::Activation::kNone, /*accumulate=*/true});
+  timer.Lap("out_proj");
 
   ln2_.Forward(hidden, rows, normed);
+  timer.Lap("layer_norm");
   fc1_.Forward(normed, rows, mlp, {config_.activation, false});
+  timer.Lap("fc1_act");
   fc2_.Forward(mlp, rows, hidden, {ops::Activation::kNone, /*accumulate=*/true});
+  timer.Lap("fc2");
 }
 
 }  // namespace mms::layers

@@ -35,6 +35,9 @@ class TransformerEncoderLayer {
 
  private:
   EncoderLayerConfig config_{};
+  // The profile's names for this layer: its stack ("vision_model.encoder") and index.
+  std::string profile_scope_;
+  int profile_layer_ = -1;
   LayerNorm ln1_, ln2_;
   Linear qkv_, out_proj_, fc1_, fc2_;
 };

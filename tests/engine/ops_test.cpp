@@ -6,6 +6,7 @@
 #include <random>
 #include <vector>
 
+#include "engine/cpu_features.h"
 #include "engine/ops/activation.h"
 #include "engine/ops/attention.h"
 #include "engine/ops/layer_norm.h"
@@ -74,6 +75,29 @@ TEST(AttentionTest, FastMatchesReference) {
       Attention(qkv.data(), fast.data(), s, causal);
       reference::Attention(qkv.data(), ref.data(), s, causal);
       EXPECT_LT(NormalizedMaxError(fast, ref), 1e-5) << "causal=" << causal << " seq=" << s.seq;
+    }
+  }
+}
+
+// Every path against the double-precision loops, on the head sizes of the model families
+// (64 for CLIP, LLaVA's ViT-L and Whisper, 80 and 128 elsewhere) and on sequences that end
+// mid-tile, mid-vector and past one block of P·V (577 = ViT-L/14 at 336 px).
+TEST(AttentionTest, EveryPathMatchesReference) {
+  const std::vector<AttentionShape> shapes = {{1, 1, 1, 16},  {2, 5, 2, 16},   {2, 50, 3, 64}, {1, 77, 2, 64},
+                                              {2, 130, 2, 80}, {1, 300, 1, 128}, {1, 577, 2, 64}};
+  for (bool causal : {false, true}) {
+    for (const AttentionShape& s : shapes) {
+      const auto qkv = Random(s.batch * s.seq * 3 * s.heads * s.head_dim, 7, 3.0f);
+      std::vector<float> ref(s.batch * s.seq * s.heads * s.head_dim), got(ref.size());
+      reference::Attention(qkv.data(), ref.data(), s, causal);
+      portable::Attention(qkv.data(), got.data(), s, causal);
+      EXPECT_LT(NormalizedMaxError(got, ref), 1e-5) << "portable causal=" << causal << " seq=" << s.seq;
+      if (mms::CpuHasAvx512() && detail::AttentionAvx512Supports(s)) {
+        std::fill(got.begin(), got.end(), 0.0f);
+        detail::AttentionAvx512(qkv.data(), got.data(), s, causal);
+        EXPECT_LT(NormalizedMaxError(got, ref), 1e-5)
+            << "avx512 causal=" << causal << " seq=" << s.seq << " head_dim=" << s.head_dim;
+      }
     }
   }
 }

@@ -4,7 +4,19 @@
 #include <cmath>
 #include <vector>
 
+#include "engine/cpu_features.h"
+
 namespace mms::ops {
+
+void Attention(const float* qkv, float* out, const AttentionShape& s, bool causal) {
+  if (mms::CpuHasAvx512() && detail::AttentionAvx512Supports(s)) {
+    detail::AttentionAvx512(qkv, out, s, causal);
+    return;
+  }
+  portable::Attention(qkv, out, s, causal);
+}
+
+namespace portable {
 
 void Attention(const float* qkv, float* out, const AttentionShape& s, bool causal) {
   const int64_t width = s.heads * s.head_dim;
@@ -55,6 +67,8 @@ void Attention(const float* qkv, float* out, const AttentionShape& s, bool causa
     }
   }
 }
+
+}  // namespace portable
 
 namespace reference {
 

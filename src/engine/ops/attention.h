@@ -15,7 +15,21 @@ struct AttentionShape {
   int64_t head_dim;
 };
 
+// The fused AVX-512 kernel where the CPU has it and head_dim is a multiple of 16, else
+// the portable loops.
 void Attention(const float* qkv, float* out, const AttentionShape& shape, bool causal);
+
+namespace portable {
+// Plain loops per (sequence, head, query): what CPUs without AVX-512 run.
+void Attention(const float* qkv, float* out, const AttentionShape& shape, bool causal);
+}  // namespace portable
+
+namespace detail {
+// attention_avx512.cpp: query tiles with their scores kept in cache, products in
+// registers. Callers check CpuHasAvx512() and AttentionAvx512Supports first.
+bool AttentionAvx512Supports(const AttentionShape& shape);
+void AttentionAvx512(const float* qkv, float* out, const AttentionShape& shape, bool causal);
+}  // namespace detail
 
 namespace reference {
 void Attention(const float* qkv, float* out, const AttentionShape& shape, bool causal);

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "engine/dtype.h"
+#include "engine/op_profile.h"
 #include "engine/onednn_context.h"
 #include "engine/ops/bf16_convert.h"
 #include "engine/ops/onednn_matmul_common.h"
@@ -32,7 +33,10 @@ class Bf16MatMul final : public PackedMatMul {
   void Run(const float* a, const float* bias, float* c, int64_t m, Epilogue epilogue) const override {
     const dnnl::engine& engine = CpuEngine();
     auto* a16 = static_cast<uint16_t*>(detail::ThreadScratch(0, m * k() * sizeof(uint16_t)));
-    ConvertToBf16(a, a16, m * k());
+    {
+      profile::NestedTimer convert("to_bf16");
+      ConvertToBf16(a, a16, m * k());
+    }
     const auto [pd, weights] = Select(m, bias != nullptr, epilogue);
     std::unordered_map<int, dnnl::memory> args = {
         {DNNL_ARG_SRC, dnnl::memory(pd.src_desc(), engine, a16)},

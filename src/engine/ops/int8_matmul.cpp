@@ -6,6 +6,7 @@
 
 #include "base/error.h"
 #include "engine/onednn_context.h"
+#include "engine/op_profile.h"
 #include "engine/ops/onednn_matmul_common.h"
 #include "engine/ops/quantize.h"
 
@@ -82,7 +83,11 @@ class Int8MatMul final : public PackedMatMul {
   void Run(const float* a, const float* bias, float* c, int64_t m, Epilogue epilogue) const override {
     const dnnl::engine& engine = CpuEngine();
     auto* qa = static_cast<uint8_t*>(detail::ThreadScratch(kQuantizedA, m * k()));
-    U8Params a_params = QuantizeU8(a, m * k(), qa, max_code_);
+    U8Params a_params;
+    {
+      profile::NestedTimer quantize("to_u8");
+      a_params = QuantizeU8(a, m * k(), qa, max_code_);
+    }
     auto* scale = static_cast<float*>(detail::ThreadScratch(kScales, n() * sizeof(float)));
     for (int64_t j = 0; j < n(); ++j) scale[j] = a_params.scale * scales_[j];
 

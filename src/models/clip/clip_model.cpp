@@ -5,12 +5,16 @@
 #include <cstring>
 
 #include "base/error.h"
+#include "engine/op_profile.h"
 #include "engine/ops/packed_matmul.h"
 #include "io/checkpoint.h"
 
 namespace mms::models {
 
 namespace {
+
+// The op profile's name for the text tower (that of its layers, from their weight names).
+constexpr const char* kTextScope = "text_model.encoder";
 
 enum Slot : size_t {
   // Slots 0..3 belong to the encoder layers (see transformer_encoder_layer.cpp), the
@@ -93,10 +97,12 @@ void ClipModel::EncodeImages(const float* pixels, int64_t n, float* out, Workspa
   if (n == 0) return;
   const int64_t d = config_.vision.hidden_size, seq = vision_.sequence_length();
   const float* hidden = vision_.Forward(pixels, n, ws);
+  profile::Timer timer(vision_.profile_scope().c_str(), -1);
   float* pooled = ws.Buffer(kPooled, n * d);
   for (int64_t b = 0; b < n; ++b) std::memcpy(pooled + b * d, hidden + b * seq * d, d * sizeof(float));
   vision_.post_layernorm().Forward(pooled, n, pooled);
   visual_projection_.Forward(pooled, n, out);
+  timer.Lap("head");
 }
 
 void ClipModel::EncodeTexts(const std::vector<std::vector<int32_t>>& ids, float* out, Workspace& ws) const {
@@ -116,6 +122,8 @@ void ClipModel::EncodeTexts(const std::vector<std::vector<int32_t>>& ids, float*
     }
     seq = std::max<int64_t>(seq, s.size());
   }
+  profile::CountPass(kTextScope, n * seq);
+  profile::Timer timer(kTextScope, -1);
   float* hidden = ws.Buffer(kHidden, n * seq * d);
   const float* tokens = token_embedding_.data<float>();
   const float* pos = text_positions_.data<float>();
@@ -134,12 +142,15 @@ void ClipModel::EncodeTexts(const std::vector<std::vector<int32_t>>& ids, float*
     }
     pool_at[b] = std::max_element(s.begin(), s.end()) - s.begin();  // first occurrence of the highest id
   }
+  timer.Lap("embed");
   for (const auto& layer : text_layers_) layer.Forward(hidden, n, seq, /*causal=*/true, ws);
+  timer = profile::Timer(kTextScope, -1);
 
   float* pooled = ws.Buffer(kPooled, n * d);
   for (int64_t b = 0; b < n; ++b) std::memcpy(pooled + b * d, hidden + (b * seq + pool_at[b]) * d, d * sizeof(float));
   final_layernorm_.Forward(pooled, n, pooled);  // per-row, so normalizing only pooled rows is exact
   text_projection_.Forward(pooled, n, out);
+  timer.Lap("head");
 }
 
 }  // namespace mms::models

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "engine/op_profile.h"
 #include "io/checkpoint.h"
 
 namespace mms::models {
@@ -38,6 +39,7 @@ ClipVisionTower ClipVisionTower::Load(const io::Checkpoint& ckpt, const std::str
                                       Precision layers_precision, Precision patch_precision) {
   ClipVisionTower t;
   t.config_ = v;
+  t.profile_scope_ = prefix + ".encoder";
   const int64_t patch_in = v.num_channels * v.patch_size * v.patch_size;
   const std::vector<int64_t> conv_shape = {v.hidden_size, v.num_channels, v.patch_size, v.patch_size};
   const std::string conv_name = prefix + ".embeddings.patch_embedding.weight";
@@ -75,6 +77,8 @@ float* ClipVisionTower::Forward(const float* pixels, int64_t n, Workspace& ws) c
 
   // The stride-p convolution is a matrix product over unfolded patches, each flattened
   // in the kernel's (channel, row, column) order.
+  profile::CountPass(profile_scope_.c_str(), n * seq);
+  profile::Timer timer(profile_scope_.c_str(), -1);
   float* unfolded = ws.Buffer(kPatches, n * patches * patch_in);
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t b = 0; b < n; ++b) {
@@ -105,6 +109,7 @@ float* ClipVisionTower::Forward(const float* pixels, int64_t n, Workspace& ws) c
     }
   }
   pre_layernorm_.Forward(hidden, n * seq, hidden);
+  timer.Lap("embed");
   for (const auto& layer : layers_) layer.Forward(hidden, n, seq, /*causal=*/false, ws);
   return hidden;
 }

@@ -41,6 +41,8 @@ class ClipVisionTower {
 
   const ClipVisionConfig& config() const { return config_; }
   int64_t num_layers() const { return static_cast<int64_t>(layers_.size()); }
+  // The op profile's name for this tower's layers and its embedding ("<prefix>.encoder").
+  const std::string& profile_scope() const { return profile_scope_; }
   // Positions per image: the class token and one per patch.
   int64_t sequence_length() const { return config_.num_patches() + 1; }
 
@@ -52,6 +54,7 @@ class ClipVisionTower {
   const layers::LayerNorm& post_layernorm() const { return post_layernorm_; }
 
  private:
+  std::string profile_scope_;
   ClipVisionConfig config_;
   layers::Linear patch_embedding_;  // [3·p·p, hidden] over unfolded patches, no bias
   Tensor class_embedding_;          // [hidden]

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "base/error.h"
+#include "engine/op_profile.h"
 #include "engine/ops/packed_matmul.h"
 #include "io/checkpoint.h"
 #include "layers/cross_attention.h"
@@ -22,6 +23,8 @@ namespace mms::models {
 namespace {
 
 using layers::StackedPart;
+
+constexpr const char* kEncoderScope = "model.encoder";  // the op profile's name for the encoder
 
 // Workspace slots of Encode and Step (a Workspace serves one call at a time).
 enum Slot : size_t {
@@ -163,6 +166,8 @@ void WhisperModel::Encode(const float* mel, int64_t batch, float* out, Workspace
   const int64_t rows = batch * positions;
   const int threads = threads_ > 0 ? threads_ : omp_get_max_threads();
   ThreadScope scope(threads);
+  profile::CountPass(kEncoderScope, rows);
+  profile::Timer timer(kEncoderScope, -1);
 
   // conv1 (kernel 3, padding 1, stride 1): im2col row (w, t) holds mel[w][ch][t + k - 1]
   // at column ch * 3 + k, zero outside the window.
@@ -220,16 +225,28 @@ void WhisperModel::Encode(const float* mel, int64_t batch, float* out, Workspace
   float* attention = ws.Buffer(kAttention, static_cast<size_t>(rows * d));
   float* mlp = ws.Buffer(kMlp, static_cast<size_t>(rows * c.encoder_ffn_dim));
   float* scratch = ws.Buffer(kAttnScratch, whisper::EncoderAttentionScratchFloats(shape));
-  for (const EncoderLayer& l : encoder_layers_) {
+  timer.Lap("embed");
+  for (size_t i = 0; i < encoder_layers_.size(); ++i) {
+    const EncoderLayer& l = encoder_layers_[i];
+    profile::Timer layer_timer(kEncoderScope, static_cast<int>(i));
     l.self_attn_norm.Forward(hidden, rows, normed);
+    layer_timer.Lap("layer_norm");
     l.qkv.Forward(normed, rows, qkv);
+    layer_timer.Lap("qkv");
     whisper::EncoderAttention(qkv, shape, attention, scratch);
+    layer_timer.Lap("attention");
     l.out_proj.Forward(attention, rows, hidden, kResidual);
+    layer_timer.Lap("out_proj");
     l.final_norm.Forward(hidden, rows, normed);
+    layer_timer.Lap("layer_norm");
     l.fc1.Forward(normed, rows, mlp, kGelu);
+    layer_timer.Lap("fc1_act");
     l.fc2.Forward(mlp, rows, hidden, kResidual);
+    layer_timer.Lap("fc2");
   }
+  timer = profile::Timer(kEncoderScope, -1);
   encoder_norm_.Forward(hidden, rows, out);
+  timer.Lap("head");
 }
 
 std::shared_ptr<WhisperCrossState> WhisperModel::CrossAttentionState(const float* encoder_output) const {
