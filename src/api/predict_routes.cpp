@@ -6,6 +6,7 @@
 #include "api/multipart.h"
 #include "api/predict_response.h"
 #include "api/request_handler.h"
+#include "engine/op_profile.h"
 
 namespace mms::api {
 
@@ -30,6 +31,7 @@ std::vector<std::string> ParseTexts(std::string_view field) {
 }
 
 void HandlePredict(const HttpRequest& req, HttpResponse& res, RouteContext& ctx, RequestInfo& info) {
+  profile::Timer stages("serving", -1);
   const auto boundary = MultipartBoundary(req.HeaderOr("Content-Type"));
   if (!boundary) {
     ThrowInvalidArgument("expected a multipart/form-data body with an \"image\" file and a \"texts\" field");
@@ -45,8 +47,11 @@ void HandlePredict(const HttpRequest& req, HttpResponse& res, RouteContext& ctx,
   if (image->content.empty()) throw Error(ErrorCode::kUnsupportedMedia, "the \"image\" file is empty");
 
   const auto model = FindModelFor(ctx, info, ctx.repository.DefaultModel());  // held until the response is built
+  stages.Lap("parse_form");
   const auto scores = RequireClip(*model).Classify(image->content, texts);
+  stages = profile::Timer("serving", -1);  // Classify timed its own stages
   res.SetContent(PredictResponseJson(scores), "application/json");
+  stages.Lap("respond");
 }
 
 }  // namespace

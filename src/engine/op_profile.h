@@ -8,6 +8,9 @@
 // activations to bf16 or int8 before the matrix product, is reported by the inner code
 // with AddNested and moved from the region's op to that kind.
 //
+// An op named in parentheses, "(image_encoder_run)", is work on another thread that
+// overlaps the scope's own regions: listed, but left out of the scope's total.
+//
 // Wall time, not CPU time: OpenMP kernels run their threads inside the region. Several
 // server threads may profile at once; totals are kept under a mutex, taken only when on.
 #pragma once

@@ -10,12 +10,17 @@
 #include "base/error.h"
 #include "base/file_util.h"
 #include "base/logger.h"
+#include "engine/op_profile.h"
 #include "models/clip/clip_scoring.h"
 #include "runtime/weights_fingerprint.h"
 
 namespace mms::runtime {
 
 namespace {
+
+// The op profile's scope for a request's stages; the encoders' runs, on their batchers'
+// threads and overlapping the request's wait, are in parentheses (not in its total).
+constexpr const char* kServingScope = "serving";
 
 using Clock = std::chrono::steady_clock;
 
@@ -222,7 +227,9 @@ std::shared_ptr<ClipServedModel> ClipServedModel::Load(const std::string& name, 
           for (int64_t i = 0; i < n; ++i)
             std::memcpy(pixels.data() + i * floats, batch[begin + i].data(), floats * sizeof(float));
           std::vector<float> out(n * dim);
+          const int64_t encode_start = profile::Enabled() ? profile::NowNs() : 0;
           self->pipeline_->model().EncodeImages(pixels.data(), n, out.data(), *self->image_workspaces_[instance]);
+          if (encode_start) profile::Add(kServingScope, -1, "(image_encoder_run)", profile::NowNs() - encode_start);
           std::vector<Embedding> results(n);
           for (int64_t i = 0; i < n; ++i) results[i].assign(out.begin() + i * dim, out.begin() + (i + 1) * dim);
           return results;
@@ -237,7 +244,9 @@ std::shared_ptr<ClipServedModel> ClipServedModel::Load(const std::string& name, 
           const bool whole = begin == 0 && count == batch.size();
           std::vector<std::vector<int32_t>> part;
           if (!whole) part.assign(batch.begin() + begin, batch.begin() + begin + count);
+          const int64_t encode_start = profile::Enabled() ? profile::NowNs() : 0;
           self->pipeline_->model().EncodeTexts(whole ? batch : part, out.data(), *self->text_workspaces_[instance]);
+          if (encode_start) profile::Add(kServingScope, -1, "(text_encoder_run)", profile::NowNs() - encode_start);
           std::vector<Embedding> results(n);
           for (int64_t i = 0; i < n; ++i) results[i].assign(out.begin() + i * dim, out.begin() + (i + 1) * dim);
           return results;
@@ -416,9 +425,12 @@ ClipServedModel::ItemsOutcome ClipServedModel::EmbedItems(const std::vector<std:
   ItemsOutcome out;
   const int64_t dim = embed_dim();
   const size_t n_images = encoded_images.size(), n_texts = texts.size();
+  profile::CountPass(kServingScope, static_cast<int64_t>(n_images + n_texts));
+  profile::Timer stages(kServingScope, -1);
   std::vector<std::vector<int32_t>> ids;
   ids.reserve(n_texts);
   for (const auto& t : texts) ids.push_back(pipeline_->Tokenize(t));
+  stages.Lap("tokenize");
 
   // Images are keyed by their encoded bytes, so a hit skips decoding too; texts by their
   // token ids. One lookup for both halves (one Redis round trip).
@@ -435,6 +447,7 @@ ClipServedModel::ItemsOutcome ClipServedModel::EmbedItems(const std::vector<std:
     out.cache_used = true;
     out.cache_ns = NanosSince(lookup_start);
   }
+  stages.Lap("cache_lookup");
 
   // Images are decoded and preprocessed on this thread in chunks of one batch, each queued
   // as soon as it is ready, so the first batch runs while the next images are decoded;
@@ -472,6 +485,7 @@ ClipServedModel::ItemsOutcome ClipServedModel::EmbedItems(const std::vector<std:
     for (size_t first = 0; first < image_misses.size(); first += chunk) {
       if (first >= 2 * chunk) {
         for (size_t j = first - 2 * chunk; j < first - chunk; ++j) image_futures[j].wait();
+        stages.Lap("wait_for_encoders");
       }
       const auto preprocess_start = Clock::now();
       std::vector<std::vector<float>> pixels;
@@ -479,6 +493,7 @@ ClipServedModel::ItemsOutcome ClipServedModel::EmbedItems(const std::vector<std:
         pixels.push_back(pipeline_->PreprocessImage(encoded_images[image_misses[j]], &request_pixels_left));
       }
       preprocess_ns += NanosSince(preprocess_start);
+      stages.Lap("image_decode_preprocess");
       submit_texts();
       auto submitted = image_batcher_->SubmitMany(std::move(pixels), timeout);
       for (auto& f : submitted) image_futures.push_back(std::move(f));
@@ -500,6 +515,7 @@ ClipServedModel::ItemsOutcome ClipServedModel::EmbedItems(const std::vector<std:
   } catch (...) {
     if (!error) error = std::current_exception();
   }
+  stages.Lap("wait_for_encoders");
   if (error) std::rethrow_exception(error);
   r.images = Assemble(n_images, cached, 0, image_computed, dim);
   r.texts = Assemble(n_texts, cached, n_images, text_computed, dim);
