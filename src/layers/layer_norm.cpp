@@ -18,4 +18,8 @@ void LayerNorm::Forward(const float* x, int64_t rows, float* y) const {
   ops::LayerNorm(x, gamma_.data<float>(), beta_.data<float>(), y, rows, dim_, eps_);
 }
 
+void LayerNorm::ForwardToBf16(const float* x, int64_t rows, uint16_t* y) const {
+  ops::LayerNormToBf16(x, gamma_.data<float>(), beta_.data<float>(), y, rows, dim_, eps_);
+}
+
 }  // namespace mms::layers

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "engine/tensor.h"
@@ -17,6 +18,8 @@ class LayerNorm {
   static LayerNorm Load(const io::Checkpoint& ckpt, const std::string& prefix, int64_t dim, float eps);
   // y may alias x.
   void Forward(const float* x, int64_t rows, float* y) const;
+  // The normalized rows rounded to bf16: the input of a bf16 product, with no float32 copy.
+  void ForwardToBf16(const float* x, int64_t rows, uint16_t* y) const;
   int64_t dim() const { return dim_; }
 
  private:

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "base/error.h"
 #include "engine/dtype.h"
 #include "engine/ops/bf16_matmul.h"
 #include "engine/ops/int8_matmul.h"
@@ -121,6 +122,17 @@ void Linear::Forward(const float* x, int64_t rows, float* y, ops::Epilogue epilo
   } else {
     ops::MatMul(x, weight_.data<float>(), bias, y, rows, out_, in_, epilogue);
   }
+}
+
+void Linear::Forward(const uint16_t* x, int64_t rows, float* y, ops::Epilogue epilogue) const {
+  if (precision_ != Precision::kBf16) ThrowInternal("Linear: bf16 input given to a layer that is not bf16");
+  packed_->RunBf16(x, bias_.empty() ? nullptr : bias_.data<float>(), y, false, rows, epilogue);
+}
+
+void Linear::ForwardToBf16(const uint16_t* x, int64_t rows, uint16_t* y, ops::Epilogue epilogue) const {
+  if (precision_ != Precision::kBf16) ThrowInternal("Linear: bf16 input given to a layer that is not bf16");
+  if (epilogue.accumulate) ThrowInternal("Linear: a bf16 output cannot take a residual accumulate");
+  packed_->RunBf16(x, bias_.empty() ? nullptr : bias_.data<float>(), y, true, rows, epilogue);
 }
 
 }  // namespace mms::layers

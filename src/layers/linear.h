@@ -42,6 +42,10 @@ class Linear {
 
   // y[rows, out] = epilogue(x[rows, in] · W + b)
   void Forward(const float* x, int64_t rows, float* y, ops::Epilogue epilogue = {}) const;
+  // bf16 layers only: x already in bf16 (a layer norm or a product that wrote bf16), y in
+  // float32 or, for ForwardToBf16, rounded to bf16 after the epilogue (no accumulate).
+  void Forward(const uint16_t* x, int64_t rows, float* y, ops::Epilogue epilogue = {}) const;
+  void ForwardToBf16(const uint16_t* x, int64_t rows, uint16_t* y, ops::Epilogue epilogue = {}) const;
 
   int64_t in_features() const { return in_; }
   int64_t out_features() const { return out_; }

@@ -31,6 +31,8 @@ TransformerEncoderLayer TransformerEncoderLayer::LoadHF(const io::Checkpoint& ck
   l.out_proj_ = Linear::Load(ckpt, attn + "out_proj", d, d, true, precision);
   l.fc1_ = Linear::Load(ckpt, prefix + ".mlp.fc1", d, c.intermediate_size, true, precision);
   l.fc2_ = Linear::Load(ckpt, prefix + ".mlp.fc2", c.intermediate_size, d, true, precision);
+  l.bf16_activations_ = l.qkv_.precision() == Precision::kBf16 && l.fc1_.precision() == Precision::kBf16 &&
+                        l.fc2_.precision() == Precision::kBf16;
   return l;
 }
 
@@ -46,26 +48,51 @@ std::vector<std::string> TransformerEncoderLayer::WeightNamesHF(const std::strin
 void TransformerEncoderLayer::Forward(float* hidden, int64_t batch, int64_t seq, bool causal, Workspace& ws) const {
   const int64_t rows = batch * seq;
   const int64_t d = config_.hidden_size;
-  float* normed = ws.Buffer(kNormed, rows * d);
   float* qkv = ws.Buffer(kQkv, rows * 3 * d);
   float* attention = ws.Buffer(kAttention, rows * d);
-  float* mlp = ws.Buffer(kMlp, rows * config_.intermediate_size);
-
+  const ops::AttentionShape shape{batch, seq, config_.num_heads, d / config_.num_heads};
+  const ops::Epilogue residual{ops::Activation::kNone, /*accumulate=*/true};
   profile::Timer timer(profile_scope_.c_str(), profile_layer_);
+
+  if (bf16_activations_) {
+    // The inputs of qkv, fc1 and fc2 stay in bf16 from the op that makes them (the layer
+    // norms, fc1's epilogue): no float32 copy written and converted again per product.
+    // Rounded exactly where the float32 path rounds them, so the results are the same.
+    // Workspace buffers are floats; a bf16 buffer takes half as many.
+    auto* normed = reinterpret_cast<uint16_t*>(ws.Buffer(kNormed, (rows * d + 1) / 2));
+    auto* mlp = reinterpret_cast<uint16_t*>(ws.Buffer(kMlp, (rows * config_.intermediate_size + 1) / 2));
+    ln1_.ForwardToBf16(hidden, rows, normed);
+    timer.Lap("layer_norm");
+    qkv_.Forward(normed, rows, qkv);
+    timer.Lap("qkv");
+    ops::Attention(qkv, attention, shape, causal);
+    timer.Lap("attention");
+    out_proj_.Forward(attention, rows, hidden, residual);
+    timer.Lap("out_proj");
+    ln2_.ForwardToBf16(hidden, rows, normed);
+    timer.Lap("layer_norm");
+    fc1_.ForwardToBf16(normed, rows, mlp, {config_.activation, false});
+    timer.Lap("fc1_act");
+    fc2_.Forward(mlp, rows, hidden, residual);
+    timer.Lap("fc2");
+    return;
+  }
+
+  float* normed = ws.Buffer(kNormed, rows * d);
+  float* mlp = ws.Buffer(kMlp, rows * config_.intermediate_size);
   ln1_.Forward(hidden, rows, normed);
   timer.Lap("layer_norm");
   qkv_.Forward(normed, rows, qkv);
   timer.Lap("qkv");
-  ops::Attention(qkv, attention, {batch, seq, config_.num_heads, d / config_.num_heads}, causal);
+  ops::Attention(qkv, attention, shape, causal);
   timer.Lap("attention");
-  out_proj_.Forward(attention, rows, hidden, {ops::Activation::kNone, /*accumulate=*/true});
+  out_proj_.Forward(attention, rows, hidden, residual);
   timer.Lap("out_proj");
-
   ln2_.Forward(hidden, rows, normed);
   timer.Lap("layer_norm");
   fc1_.Forward(normed, rows, mlp, {config_.activation, false});
   timer.Lap("fc1_act");
-  fc2_.Forward(mlp, rows, hidden, {ops::Activation::kNone, /*accumulate=*/true});
+  fc2_.Forward(mlp, rows, hidden, residual);
   timer.Lap("fc2");
 }
 

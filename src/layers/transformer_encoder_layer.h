@@ -38,6 +38,7 @@ class TransformerEncoderLayer {
   // The profile's names for this layer: its stack ("vision_model.encoder") and index.
   std::string profile_scope_;
   int profile_layer_ = -1;
+  bool bf16_activations_ = false;  // qkv, fc1 and fc2 in bf16: their inputs are kept in bf16
   LayerNorm ln1_, ln2_;
   Linear qkv_, out_proj_, fc1_, fc2_;
 };

@@ -9,6 +9,7 @@
 #include "engine/cpu_features.h"
 #include "engine/ops/activation.h"
 #include "engine/ops/attention.h"
+#include "engine/ops/bf16_convert.h"
 #include "engine/ops/layer_norm.h"
 #include "engine/ops/matmul.h"
 #include "test_support.h"
@@ -54,6 +55,21 @@ TEST(LayerNormTest, FastMatchesReferenceAcrossWidths) {
     LayerNorm(x.data(), gamma.data(), beta.data(), fast.data(), rows, cols, 1e-5f);
     reference::LayerNorm(x.data(), gamma.data(), beta.data(), ref.data(), rows, cols, 1e-5f);
     EXPECT_LT(NormalizedMaxError(fast, ref), 1e-5) << "cols=" << cols;
+  }
+}
+
+TEST(LayerNormTest, Bf16OutputIsTheRoundedFloatOutput) {
+  for (int64_t cols : {7, 64, 77, 768}) {
+    const int64_t rows = 70;  // past the size where rows go to the thread team
+    auto x = Random(rows * cols, 3);
+    for (auto& v : x) v += 50.0f;  // a large mean
+    const auto gamma = Random(cols, 4), beta = Random(cols, 5);
+    std::vector<float> normed(x.size());
+    std::vector<uint16_t> expected(x.size()), got(x.size());
+    LayerNorm(x.data(), gamma.data(), beta.data(), normed.data(), rows, cols, 1e-5f);
+    reference::ConvertToBf16(normed.data(), expected.data(), rows * cols);
+    LayerNormToBf16(x.data(), gamma.data(), beta.data(), got.data(), rows, cols, 1e-5f);
+    EXPECT_EQ(got, expected) << "cols=" << cols;
   }
 }
 

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/error.h"
 #include "engine/dtype.h"
 #include "engine/onednn_context.h"
 #include "engine/ops/bf16_convert.h"
@@ -155,6 +156,40 @@ TEST_P(PackedMatMulTest, Bf16MatchesReference) {
   EXPECT_LT(NormalizedMaxError(fast, ref), 2e-5);
   // Against float32 inputs: bf16's 8-bit mantissa (relative step 2^-8) on both operands.
   EXPECT_LT(NormalizedMaxError(fast, f32), 2e-2);
+}
+
+// bf16 in (no conversion per call) and bf16 out: the same products as Run, the output
+// rounded to nearest even after the epilogue.
+TEST_P(PackedMatMulTest, Bf16InputsAndOutputs) {
+  if (!MatMulAccelerated(Precision::kBf16)) GTEST_SKIP() << "no bf16 kernel on this CPU (models fall back to fp32)";
+  const auto c = GetParam();
+  if (c.accumulate) GTEST_SKIP() << "a bf16 output takes no residual accumulate";
+  const auto a = Random(c.m * c.k, 1), b = Random(c.k * c.n, 2, 0.1f), bias = Random(c.n, 3);
+  const auto w = ToBf16(Transpose(b, c.k, c.n));
+  const auto packed = PackBf16(w.data(), c.n, c.k);
+  const float* bias_ptr = c.bias ? bias.data() : nullptr;
+  std::vector<float> from_float(c.m * c.n), from_bf16(c.m * c.n);
+  packed->Run(a.data(), bias_ptr, from_float.data(), c.m, {c.act, false});
+  const auto a16 = ToBf16(a);
+  packed->RunBf16(a16.data(), bias_ptr, from_bf16.data(), false, c.m, {c.act, false});
+  EXPECT_EQ(from_bf16, from_float);
+  std::vector<uint16_t> out16(c.m * c.n);
+  packed->RunBf16(a16.data(), bias_ptr, out16.data(), true, c.m, {c.act, false});
+  int off_by_more_than_one_step = 0;
+  for (size_t i = 0; i < out16.size(); ++i) {
+    const int diff = std::abs(static_cast<int>(out16[i]) - static_cast<int>(FloatToBFloat16(from_float[i])));
+    off_by_more_than_one_step += diff > 1;  // oneDNN may flush a denormal or round a tie the other way
+  }
+  EXPECT_EQ(off_by_more_than_one_step, 0);
+}
+
+TEST(PackedMatMulTest, RunBf16RefusesOtherPrecisions) {
+  const std::vector<int8_t> q(16 * 16, 1);
+  const std::vector<float> scales(16, 1.0f);
+  const auto int8 = PackInt8(q.data(), scales.data(), 16, 16);
+  const std::vector<uint16_t> a(16 * 16, 0x3f80);
+  std::vector<float> c(16 * 16);
+  EXPECT_THROW(int8->RunBf16(a.data(), nullptr, c.data(), false, 16), Error);
 }
 
 TEST_P(PackedMatMulTest, Int8MatchesReference) {

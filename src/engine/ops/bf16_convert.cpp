@@ -57,6 +57,11 @@ Kernel SelectKernel() {
 
 }  // namespace
 
+void ConvertToBf16OnThisThread(const float* x, uint16_t* y, int64_t n) {
+  static const Kernel kernel = SelectKernel();
+  kernel(x, y, n);
+}
+
 void ConvertToBf16(const float* x, uint16_t* y, int64_t n) {
   static const Kernel kernel = SelectKernel();
   // Chunks of 64 KiB of output keep each thread's share contiguous; small inputs stay on

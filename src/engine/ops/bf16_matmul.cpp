@@ -31,15 +31,20 @@ class Bf16MatMul final : public PackedMatMul {
   Precision precision() const override { return Precision::kBf16; }
 
   void Run(const float* a, const float* bias, float* c, int64_t m, Epilogue epilogue) const override {
-    const dnnl::engine& engine = CpuEngine();
     auto* a16 = static_cast<uint16_t*>(detail::ThreadScratch(0, m * k() * sizeof(uint16_t)));
     {
       profile::NestedTimer convert("to_bf16");
       ConvertToBf16(a, a16, m * k());
     }
-    const auto [pd, weights] = Select(m, bias != nullptr, epilogue);
+    RunBf16(a16, bias, c, false, m, epilogue);
+  }
+
+  void RunBf16(const uint16_t* a, const float* bias, void* c, bool c_bf16, int64_t m,
+               Epilogue epilogue) const override {
+    const dnnl::engine& engine = CpuEngine();
+    const auto [pd, weights] = Select(m, bias != nullptr, epilogue, c_bf16);
     std::unordered_map<int, dnnl::memory> args = {
-        {DNNL_ARG_SRC, dnnl::memory(pd.src_desc(), engine, a16)},
+        {DNNL_ARG_SRC, dnnl::memory(pd.src_desc(), engine, const_cast<uint16_t*>(a))},
         {DNNL_ARG_WEIGHTS, weights},
         {DNNL_ARG_DST, dnnl::memory(pd.dst_desc(), engine, c)}};
     if (bias) args.emplace(DNNL_ARG_BIAS, dnnl::memory({{1, n()}, dt::f32, tag::ab}, engine, const_cast<float*>(bias)));
@@ -51,9 +56,9 @@ class Bf16MatMul final : public PackedMatMul {
   }
 
  private:
-  dnnl::matmul::primitive_desc Describe(int64_t m, const dnnl::memory::desc& weights, bool bias,
-                                        Epilogue epilogue) const {
-    const dnnl::memory::desc a_md({m, k()}, dt::bf16, tag::ab), c_md({m, n()}, dt::f32, tag::ab);
+  dnnl::matmul::primitive_desc Describe(int64_t m, const dnnl::memory::desc& weights, bool bias, Epilogue epilogue,
+                                        bool c_bf16 = false) const {
+    const dnnl::memory::desc a_md({m, k()}, dt::bf16, tag::ab), c_md({m, n()}, c_bf16 ? dt::bf16 : dt::f32, tag::ab);
     const dnnl::memory::desc bias_md({1, n()}, dt::f32, tag::ab);
     dnnl::post_ops post_ops;
     detail::AppendEpilogue(post_ops, epilogue);
@@ -63,9 +68,9 @@ class Bf16MatMul final : public PackedMatMul {
     return dnnl::matmul::primitive_desc(desc, attr, CpuEngine());
   }
 
-  detail::PackedWeights::Selected Select(int64_t m, bool bias, Epilogue epilogue) const {
-    return weights_.Select([&](const dnnl::memory::desc& weights) { return Describe(m, weights, bias, epilogue); },
-                           "bf16", m);
+  detail::PackedWeights::Selected Select(int64_t m, bool bias, Epilogue epilogue, bool c_bf16 = false) const {
+    return weights_.Select(
+        [&](const dnnl::memory::desc& weights) { return Describe(m, weights, bias, epilogue, c_bf16); }, "bf16", m);
   }
 
   detail::PackedWeights weights_;

@@ -4,6 +4,8 @@
 
 #include <vector>
 
+#include "base/error.h"
+
 #include "engine/ops/bf16_matmul.h"
 #include "engine/ops/int8_matmul.h"
 
@@ -38,6 +40,10 @@ bool NativeBf16() {
 }
 
 }  // namespace
+
+void PackedMatMul::RunBf16(const uint16_t*, const float*, void*, bool, int64_t, Epilogue) const {
+  ThrowInternal(std::string("RunBf16 called on a ") + PrecisionName(precision()) + " matrix product");
+}
 
 bool MatMulAccelerated(Precision precision) {
   switch (precision) {

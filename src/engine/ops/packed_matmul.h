@@ -24,6 +24,12 @@ class PackedMatMul {
   // row-major float32 and bias float32 or null: the contract of ops::MatMul.
   virtual void Run(const float* a, const float* bias, float* c, int64_t m, Epilogue epilogue = {}) const = 0;
 
+  // bf16 products only: `a` already rounded to bf16 (no conversion per call), and c written
+  // as bf16 when c_bf16 (the epilogue applied in float32 first, then rounded to nearest
+  // even), else as float32. A product of another precision throws.
+  virtual void RunBf16(const uint16_t* a, const float* bias, void* c, bool c_bf16, int64_t m,
+                       Epilogue epilogue = {}) const;
+
   // oneDNN's name for the kernel a call with m rows runs, e.g. "brg:avx512_core_amx_bf16".
   virtual std::string KernelName(int64_t m, Epilogue epilogue = {}) const = 0;
 
