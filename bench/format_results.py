@@ -32,6 +32,46 @@ SHORT = {"mmserve": "mmserve", "pytorch": "PyTorch", "onnxruntime": "ORT"}
 CASE_ORDER = {"image": 0, "text-77": 1, "text-short": 2}
 
 
+# The engine targets (issue "engine speed, round two"), per encoder case and batch of 8 or 32:
+# (what, mmserve precision, peer or None for the ceiling, the bar).
+TARGETS = [
+    ("fp32 / ORT fp32", "fp32", ("onnxruntime", "fp32"), 1.0),
+    ("int8 / ORT int8", "int8", ("onnxruntime", "int8"), 1.5),
+    ("bf16 of its matmul ceiling", "bf16", None, 0.75),
+    ("int8 of its matmul ceiling", "int8", None, 0.75),
+]
+
+
+def print_targets(figure, ceiling, cfg, markdown):
+    rows = [["target", "case", "batch", "ratio", "bar", "met"]]
+    for case in sorted({k[0] for k in figure}, key=case_key):
+        if case == "text-short":
+            continue
+        flop = clip_flops.flop_per_item(cfg, case) if cfg else None
+        for b in sorted({k[1] for k in figure if k[0] == case}):
+            if b not in (8, 32):
+                continue
+            for name, p, peer, bar in TARGETS:
+                mine = figure.get((case, b, "mmserve", p))
+                if mine is None:
+                    continue
+                if peer:
+                    other = figure.get((case, b) + peer)
+                    ratio = mine[0] / other[0] if other else None
+                else:
+                    c = ceiling.get((case, b, p))
+                    ratio = mine[0] * flop / 1e9 / c if c and flop else None
+                if ratio is None:
+                    continue
+                shown = f"{ratio:.2f}x" if peer else f"{ratio:.0%}"
+                rows.append([name, case, str(b), shown, f"{bar:.2f}x" if peer else f"{bar:.0%}",
+                             "yes" if ratio >= bar else "NO"])
+    if len(rows) > 1:
+        print()
+        print("Targets:")
+        print(table(rows, markdown))
+
+
 def load(path):
     with open(path) as f:
         return [json.loads(line) for line in f if line.strip().startswith("{")]
@@ -154,6 +194,7 @@ def main():
                 body.append(cells)
         print()
         print(table([head] + body, a.markdown))
+    print_targets(figure, ceiling, cfg, a.markdown)
     if cfg:
         print()
         print("FLOPs per item (bench/clip_flops.py): " +
