@@ -16,6 +16,7 @@
 #include "engine/onednn_context.h"
 #include "engine/ops/bf16_convert.h"
 #include "engine/ops/bf16_matmul.h"
+#include "engine/ops/int8_gemv_vnni.h"
 #include "engine/ops/int8_matmul.h"
 #include "engine/ops/matmul.h"
 #include "engine/ops/onednn_matmul_common.h"
@@ -137,6 +138,9 @@ const MatMulCase kCases[] = {
     {77, 33, 65, Activation::kRelu, false, true},     {3, 1000, 7, Activation::kQuickGelu, true, true},
     {400, 96, 768, Activation::kQuickGelu, false, true}, {1, 768, 512, Activation::kNone, true, true},
     {1000, 64, 64, Activation::kNone, false, false},
+    // Decode-sized calls (the int8 VNNI path of a few rows), N and K off the 64 / 16 blocks.
+    {2, 200, 100, Activation::kNone, true, true},       {4, 129, 48, Activation::kGelu, true, false},
+    {5, 70, 40, Activation::kNone, false, true},
 };
 
 class PackedMatMulTest : public ::testing::TestWithParam<MatMulCase> {};
@@ -214,6 +218,19 @@ TEST_P(PackedMatMulTest, Int8MatchesReference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, PackedMatMulTest, ::testing::ValuesIn(kCases));
+
+// Decode-sized int8 calls run mmserve's VNNI kernel on the weights oneDNN packed, where the
+// CPU has VNNI; larger ones stay on oneDNN's.
+TEST(PackedMatMulTest, Int8DecodeCallsUseTheVnniKernel) {
+  if (!detail::CpuHasAvx512Vnni()) GTEST_SKIP() << "no AVX512-VNNI on this CPU";
+  const int64_t n = 2048, k = 512;
+  const std::vector<int8_t> q(n * k, 3);
+  const std::vector<float> scales(n, 0.01f);
+  const auto packed = PackInt8(q.data(), scales.data(), n, k);
+  EXPECT_EQ(packed->KernelName(1), "mmserve:int8_gemv_avx512_vnni");
+  EXPECT_EQ(packed->KernelName(4), "mmserve:int8_gemv_avx512_vnni");
+  EXPECT_NE(packed->KernelName(5), "mmserve:int8_gemv_avx512_vnni");
+}
 
 // One packing serves every row count, and on a CPU that accelerates the precision every
 // row count runs a JIT kernel, not oneDNN's reference loops.

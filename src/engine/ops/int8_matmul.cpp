@@ -1,12 +1,15 @@
 #include "engine/ops/int8_matmul.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include "base/error.h"
 #include "engine/onednn_context.h"
 #include "engine/op_profile.h"
+#include "engine/ops/int8_gemv_vnni.h"
 #include "engine/ops/onednn_matmul_common.h"
 #include "engine/ops/quantize.h"
 
@@ -33,7 +36,30 @@ enum class Variant {
   kRuntimeScales,
 };
 
-enum Scratch { kQuantizedA, kScales, kScaledBias };
+enum Scratch { kQuantizedA, kScales, kScaledBias, kPaddedA };
+
+// Calls of at most this many rows run on detail::Int8GemvVnni where it can read the
+// packed weights (decode steps); more rows reuse each weight enough for oneDNN's kernel.
+constexpr int64_t kGemvMaxRows = detail::kVnniMaxRows;
+
+// Whether oneDNN packed the [k, n] weights as BA16a64b4a, the layout Int8GemvVnni reads
+// (the compensation oneDNN appends after the values is not read).
+bool PackedAsVnniBlocks(const dnnl::memory::desc& packed, int64_t k, int64_t n) {
+  const dnnl::memory::desc want({k, n}, dt::s8, tag::BA16a64b4a);
+  const dnnl_memory_desc_t& a = packed.data;
+  const dnnl_memory_desc_t& b = want.data;
+  if (a.format_kind != dnnl_blocked || a.ndims != 2 || a.data_type != dnnl_s8) return false;
+  const auto& x = a.format_desc.blocking;
+  const auto& y = b.format_desc.blocking;
+  if (x.inner_nblks != y.inner_nblks) return false;
+  for (int i = 0; i < 2; ++i) {
+    if (a.padded_dims[i] != b.padded_dims[i] || x.strides[i] != y.strides[i]) return false;
+  }
+  for (int i = 0; i < x.inner_nblks; ++i) {
+    if (x.inner_blks[i] != y.inner_blks[i] || x.inner_idxs[i] != y.inner_idxs[i]) return false;
+  }
+  return a.offset0 == 0;
+}
 
 class Int8MatMul final : public PackedMatMul {
  public:
@@ -76,11 +102,26 @@ class Int8MatMul final : public PackedMatMul {
     // [n, k] row-major is the [k, n] matrix in "ba" order. Packing also computes the
     // column sums that the activations' zero point needs.
     weights_.Pack(dnnl::memory({{k, n}, dt::s8, tag::ba}, CpuEngine(), const_cast<int8_t*>(q)), pd.weights_desc());
+    if (detail::CpuHasAvx512Vnni() && max_code_ == 255 && PackedAsVnniBlocks(pd.weights_desc(), k, n)) {
+      gemv_weights_ = static_cast<const int8_t*>(weights_.primary().get_data_handle());
+      k_padded_ = pd.weights_desc().data.padded_dims[0];
+      n_padded_ = pd.weights_desc().data.padded_dims[1];
+      column_sums_.resize(n);
+      for (int64_t j = 0; j < n; ++j) {
+        int32_t sum = 0;
+        for (int64_t p = 0; p < k; ++p) sum += q[j * k + p];
+        column_sums_[j] = sum;
+      }
+    }
   }
 
   Precision precision() const override { return Precision::kInt8; }
 
   void Run(const float* a, const float* bias, float* c, int64_t m, Epilogue epilogue) const override {
+    if (gemv_weights_ != nullptr && m <= kGemvMaxRows) {
+      RunGemv(a, bias, c, m, epilogue);
+      return;
+    }
     const dnnl::engine& engine = CpuEngine();
     auto* qa = static_cast<uint8_t*>(detail::ThreadScratch(kQuantizedA, m * k()));
     U8Params a_params;
@@ -118,10 +159,50 @@ class Int8MatMul final : public PackedMatMul {
   }
 
   std::string KernelName(int64_t m, Epilogue epilogue) const override {
+    if (gemv_weights_ != nullptr && m <= kGemvMaxRows) return "mmserve:int8_gemv_avx512_vnni";
     return Select(m, true, epilogue).pd.impl_info_str();
   }
 
  private:
+  // The products of a few rows (see kGemvMaxRows): the same quantization of the
+  // activations, exact int32 sums, then the zero point, scales, bias, activation and
+  // accumulate in float32 as oneDNN's post-ops apply them.
+  void RunGemv(const float* a, const float* bias, float* c, int64_t m, Epilogue epilogue) const {
+    const int64_t k = this->k(), n = this->n();
+    auto* qa = static_cast<uint8_t*>(detail::ThreadScratch(kQuantizedA, m * k));
+    auto* padded = static_cast<uint8_t*>(detail::ThreadScratch(kPaddedA, m * k_padded_));
+    U8Params a_params;
+    {
+      profile::NestedTimer quantize("to_u8");
+      a_params = QuantizeU8(a, m * k, qa, max_code_);
+      for (int64_t r = 0; r < m; ++r) {
+        std::memcpy(padded + r * k_padded_, qa + r * k, k);
+        std::memset(padded + r * k_padded_ + k, 0, k_padded_ - k);
+      }
+    }
+    const int32_t zero_point = a_params.zero_point;
+    const float a_scale = a_params.scale;
+    const int64_t strips = n_padded_ / detail::kVnniBlockN;
+    // Each strip's epilogue on the thread that summed it, right after, while the sums are in L1.
+#pragma omp parallel for schedule(static) if (strips > 1)
+    for (int64_t s = 0; s < strips; ++s) {
+      int32_t acc[detail::kVnniMaxRows * detail::kVnniBlockN];
+      detail::Int8GemvStripVnni(padded, static_cast<int>(m), k_padded_, gemv_weights_ + s * k_padded_ * detail::kVnniBlockN,
+                                acc);
+      const int64_t j0 = s * detail::kVnniBlockN, j1 = std::min(n, j0 + detail::kVnniBlockN);
+      for (int64_t r = 0; r < m; ++r) {
+        const int32_t* sums = acc + r * detail::kVnniBlockN;
+        float* out = c + r * n;
+        for (int64_t j = j0; j < j1; ++j) {
+          float v = static_cast<float>(sums[j - j0] - zero_point * column_sums_[j]) * (a_scale * scales_[j]);
+          if (bias) v += bias[j];
+          v = ActivationValue(epilogue.activation, v);
+          out[j] = epilogue.accumulate ? out[j] + v : v;
+        }
+      }
+    }
+  }
+
   dnnl::matmul::primitive_desc Describe(int64_t m, const dnnl::memory::desc& weights, bool bias,
                                         Epilogue epilogue) const {
     const dnnl::memory::desc a_md({m, k()}, dt::u8, tag::ab), c_md({m, n()}, dt::f32, tag::ab);
@@ -154,6 +235,10 @@ class Int8MatMul final : public PackedMatMul {
   int32_t max_code_;
   Variant variant_ = Variant::kBinaryPostOps;
   detail::PackedWeights weights_;
+  // The decode path (null where oneDNN packed another layout or the CPU lacks VNNI).
+  const int8_t* gemv_weights_ = nullptr;
+  int64_t k_padded_ = 0, n_padded_ = 0;
+  std::vector<int32_t> column_sums_;  // Σk q[j, k]: the zero point's share of each sum
 };
 
 }  // namespace

@@ -49,7 +49,9 @@ bool IsReferenceImpl(const dnnl::primitive_desc_base& pd) {
 }
 
 void* ThreadScratch(int slot, size_t bytes) {
-  thread_local ScratchSlot slots[4];
+  constexpr int kSlots = 8;
+  thread_local ScratchSlot slots[kSlots];
+  if (slot < 0 || slot >= kSlots) ThrowInternal("ThreadScratch: slot " + std::to_string(slot) + " out of range");
   ScratchSlot& s = slots[slot];
   if (s.bytes < bytes) {
     const size_t rounded = (bytes + 63) / 64 * 64;

@@ -24,7 +24,7 @@ bool IsReferenceImpl(const dnnl::primitive_desc_base& pd);
 // Per-thread scratch for activations converted per call (bf16, s8) and per-call vectors.
 // The forward passes of one model run on several server threads at once, so the buffer
 // belongs to the calling thread; it grows to the largest request and is then reused.
-// 64-byte aligned. Slots are independent buffers.
+// 64-byte aligned. Slots (0..7) are independent buffers.
 void* ThreadScratch(int slot, size_t bytes);
 
 // Runs one primitive on a fresh stream of the CPU engine and waits for it.
@@ -50,6 +50,9 @@ class PackedWeights {
   // layout when a JIT kernel takes it, else the layout oneDNN prefers for this call.
   // `precision` ("bf16", "int8") names the product in errors.
   Selected Select(const Describe& describe, const char* precision, int64_t m) const;
+
+  // The weights in the layout chosen at load.
+  const dnnl::memory& primary() const { return primary_; }
 
  private:
   dnnl::memory Repacked(const dnnl::memory::desc& layout) const;
