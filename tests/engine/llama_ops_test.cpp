@@ -52,7 +52,9 @@ TEST(LlamaOpsTest, SiluMulMatchesReference) {
     EXPECT_LT(NormalizedMaxError(fast, ref), 1e-6) << width;
     EXPECT_FALSE(std::isnan(fast[0]));
     const double g = gu[1], u = gu[width + 1];
-    if (width > 1) EXPECT_NEAR(ref[1], g / (1 + std::exp(-g)) * u, 1e-5 * std::fabs(ref[1]) + 1e-7);
+    if (width > 1) {
+      EXPECT_NEAR(ref[1], g / (1 + std::exp(-g)) * u, 1e-5 * std::fabs(ref[1]) + 1e-7);
+    }
   }
 }
 

@@ -108,6 +108,11 @@ TEST(AttentionTest, EveryPathMatchesReference) {
       reference::Attention(qkv.data(), ref.data(), s, causal);
       portable::Attention(qkv.data(), got.data(), s, causal);
       EXPECT_LT(NormalizedMaxError(got, ref), 1e-5) << "portable causal=" << causal << " seq=" << s.seq;
+      if (!causal) {
+        std::fill(got.begin(), got.end(), 0.0f);
+        detail::AttentionBlocked(qkv.data(), got.data(), s);
+        EXPECT_LT(NormalizedMaxError(got, ref), 1e-5) << "blocked seq=" << s.seq << " head_dim=" << s.head_dim;
+      }
       if (mms::CpuHasAvx512() && detail::AttentionAvx512Supports(s)) {
         std::fill(got.begin(), got.end(), 0.0f);
         detail::AttentionAvx512(qkv.data(), got.data(), s, causal);

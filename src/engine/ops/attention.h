@@ -15,8 +15,8 @@ struct AttentionShape {
   int64_t head_dim;
 };
 
-// The fused AVX-512 kernel where the CPU has it and head_dim is a multiple of 16, else
-// the portable loops.
+// The fused AVX-512 kernel where the CPU has it and head_dim is a multiple of 16; else,
+// for long unmasked sequences, oneDNN products over blocks of keys; else the portable loops.
 void Attention(const float* qkv, float* out, const AttentionShape& shape, bool causal);
 
 namespace portable {
@@ -29,6 +29,8 @@ namespace detail {
 // registers. Callers check CpuHasAvx512() and AttentionAvx512Supports first.
 bool AttentionAvx512Supports(const AttentionShape& shape);
 void AttentionAvx512(const float* qkv, float* out, const AttentionShape& shape, bool causal);
+// attention_blocked.cpp: unmasked only; scratch per calling thread.
+void AttentionBlocked(const float* qkv, float* out, const AttentionShape& shape);
 }  // namespace detail
 
 namespace reference {

@@ -10,11 +10,11 @@
 
 #include "base/error.h"
 #include "engine/op_profile.h"
+#include "engine/ops/attention.h"
 #include "engine/ops/packed_matmul.h"
 #include "io/checkpoint.h"
 #include "layers/cross_attention.h"
 #include "layers/paged_attention.h"
-#include "models/whisper/whisper_encoder_attention.h"
 #include "layers/stacked_linear.h"
 #include "models/whisper/whisper_weights.h"
 
@@ -218,13 +218,11 @@ void WhisperModel::Encode(const float* mel, int64_t batch, float* out, Workspace
     }
   }
 
-  const whisper::EncoderAttentionShape shape{batch, positions, static_cast<int>(c.encoder_attention_heads),
-                                             static_cast<int>(d / c.encoder_attention_heads)};
+  const ops::AttentionShape shape{batch, positions, c.encoder_attention_heads, d / c.encoder_attention_heads};
   float* normed = ws.Buffer(kNormed, static_cast<size_t>(rows * d));
   float* qkv = ws.Buffer(kQkv, static_cast<size_t>(rows * 3 * d));
   float* attention = ws.Buffer(kAttention, static_cast<size_t>(rows * d));
   float* mlp = ws.Buffer(kMlp, static_cast<size_t>(rows * c.encoder_ffn_dim));
-  float* scratch = ws.Buffer(kAttnScratch, whisper::EncoderAttentionScratchFloats(shape));
   timer.Lap("embed");
   for (size_t i = 0; i < encoder_layers_.size(); ++i) {
     const EncoderLayer& l = encoder_layers_[i];
@@ -233,7 +231,7 @@ void WhisperModel::Encode(const float* mel, int64_t batch, float* out, Workspace
     layer_timer.Lap("layer_norm");
     l.qkv.Forward(normed, rows, qkv);
     layer_timer.Lap("qkv");
-    whisper::EncoderAttention(qkv, shape, attention, scratch);
+    ops::Attention(qkv, attention, shape, /*causal=*/false);
     layer_timer.Lap("attention");
     l.out_proj.Forward(attention, rows, hidden, kResidual);
     layer_timer.Lap("out_proj");

@@ -1,12 +1,18 @@
-#include "models/whisper/whisper_encoder_attention.h"
+// The blocked attention of ops::Attention for long unmasked sequences on CPUs without the
+// AVX-512 kernel (written first for Whisper's encoder: 1500 positions, where attention
+// is most of the arithmetic): per sequence and head, scores = Q·Kᵀ and out = P·V as
+// oneDNN products over blocks of keys, with a row-parallel softmax between them.
+#include "engine/ops/attention.h"
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
+#include "engine/cpu_features.h"
 #include "engine/ops/fast_exp.h"
 #include "engine/ops/matmul.h"
 
-namespace mms::models::whisper {
+namespace mms::ops::detail {
 
 namespace {
 
@@ -69,19 +75,20 @@ void SoftmaxRowBaseline(float* p, int64_t seq, int64_t i) { SoftmaxRow(p, seq, i
 MMS_TARGET_AVX512 void SoftmaxRowAvx512(float* p, int64_t seq, int64_t i) { SoftmaxRow(p, seq, i); }
 
 void SoftmaxRows(float* p, int64_t seq) {
-  const auto row = ops::CpuHasAvx512() ? SoftmaxRowAvx512 : SoftmaxRowBaseline;
+  const auto row = mms::CpuHasAvx512() ? SoftmaxRowAvx512 : SoftmaxRowBaseline;
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < seq; ++i) row(p, seq, i);
 }
 
 }  // namespace
 
-size_t EncoderAttentionScratchFloats(const EncoderAttentionShape& s) {
-  const size_t seq = static_cast<size_t>(s.seq), hd = static_cast<size_t>(s.head_dim);
-  return 4 * seq * hd + seq * seq;
-}
-
-void EncoderAttention(const float* qkv, const EncoderAttentionShape& s, float* out, float* scratch) {
+void AttentionBlocked(const float* qkv, float* out, const AttentionShape& s) {
+  // Per calling thread, grown to the longest sequence seen and then reused (a fresh
+  // buffer per call would be page-faulted in again every layer).
+  thread_local std::vector<float> scratch_buffer;
+  const size_t need = 4 * static_cast<size_t>(s.seq * s.head_dim) + static_cast<size_t>(s.seq * s.seq);
+  if (scratch_buffer.size() < need) scratch_buffer.resize(need);
+  float* scratch = scratch_buffer.data();
   const int64_t seq = s.seq, hd = s.head_dim;
   const int64_t width = static_cast<int64_t>(s.heads) * hd;
   const int64_t stride = 3 * width;
@@ -90,7 +97,7 @@ void EncoderAttention(const float* qkv, const EncoderAttentionShape& s, float* o
   float* o = b.p + seq * seq;  // [seq, hd]
   for (int64_t w = 0; w < s.batch; ++w) {
     const float* base = qkv + w * seq * stride;
-    for (int h = 0; h < s.heads; ++h) {
+    for (int64_t h = 0; h < s.heads; ++h) {
       const int64_t col = h * hd;
       // Gather the head's q, k and v into contiguous matrices (k transposed per block).
 #pragma omp parallel for schedule(static)
@@ -120,4 +127,4 @@ void EncoderAttention(const float* qkv, const EncoderAttentionShape& s, float* o
   }
 }
 
-}  // namespace mms::models::whisper
+}  // namespace mms::ops::detail
