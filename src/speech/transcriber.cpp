@@ -100,6 +100,10 @@ class Run {
   SpeechBackend& backend_;
   const WhisperVocabulary& v_;
   TranscriptStats stats_;
+  // The encoding of the first 30 s that language detection made: the first window of the
+  // seek loop reads the same frames when the audio is 30 s or longer (and One's window
+  // always), so it is taken from here instead of encoded again.
+  std::shared_ptr<models::SpeechDecoderState> detection_state_;
 };
 
 const WhisperLanguage* Run::ResolveLanguage(const std::vector<float>& mel, int64_t frames) {
@@ -122,6 +126,7 @@ const WhisperLanguage* Run::ResolveLanguage(const std::vector<float>& mel, int64
   auto t = Clock::now();
   auto state = backend_.EncodeWindow(SliceWindow(mel, ctx_.mel->n_mels(), frames, 0, kWindowFrames));
   stats_.encode_seconds += Since(t);
+  detection_state_ = state;
   SpeechBackend::DecodeRequest r;
   r.state = state;
   r.prompt = {v_.sot};
@@ -232,7 +237,7 @@ WindowDecoding Run::One(std::vector<float> mel_window) {
   const WhisperLanguage* language = ResolveLanguage(mel_window, kWindowFrames);
   std::vector<int32_t> previous;
   if (!opt_.initial_prompt.empty()) previous = EncodeLiteral(*ctx_.tokenizer, " " + Trim(opt_.initial_prompt));
-  auto state = backend_.EncodeWindow(std::move(mel_window));
+  auto state = detection_state_ ? std::move(detection_state_) : backend_.EncodeWindow(std::move(mel_window));
   const WindowResult r = DecodeWindow(state, previous, language, opt_.temperature, NewWindowSalt());
   WindowDecoding d;
   d.tokens = r.tokens;
@@ -275,9 +280,15 @@ Transcript Run::Go(std::span<const float> samples, const SegmentCallback& on_seg
     const int64_t segment_size = std::min<int64_t>(kWindowFrames, content_frames - seek);
     const double segment_duration = static_cast<double>(segment_size) * kFrameSeconds;
 
-    t = Clock::now();
-    auto state = backend_.EncodeWindow(SliceWindow(mel.values, n_mels, frames, seek, segment_size));
-    stats_.encode_seconds += Since(t);
+    std::shared_ptr<models::SpeechDecoderState> state;
+    if (seek == 0 && segment_size == kWindowFrames && detection_state_) {
+      state = std::move(detection_state_);  // frames 0..3000 of the same spectrogram
+    } else {
+      t = Clock::now();
+      state = backend_.EncodeWindow(SliceWindow(mel.values, n_mels, frames, seek, segment_size));
+      stats_.encode_seconds += Since(t);
+    }
+    detection_state_.reset();  // a shorter first window differs (zero-padded, not log-mel of silence)
     ++stats_.windows;
     const std::vector<int32_t> previous(all_tokens.begin() + static_cast<std::ptrdiff_t>(prompt_reset_since), all_tokens.end());
     const WindowResult result = DecodeWithFallback(state, previous, language, NewWindowSalt());

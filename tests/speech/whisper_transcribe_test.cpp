@@ -111,6 +111,19 @@ TEST(WhisperTranscribe, GreedyLongFormMatchesOpenAI) { CheckRun("transcribe_gree
 TEST(WhisperTranscribe, WithoutPreviousText) { CheckRun("transcribe_greedy_nocond.json"); }
 TEST(WhisperTranscribe, InitialPrompt) { CheckRun("transcribe_greedy_prompt.json"); }
 TEST(WhisperTranscribe, DetectsTheLanguageOnTheFirstWindow) { CheckRun("transcribe_detect_lang.json"); }
+// Detection encodes the first 30 s; on audio that long, the first window of the seek loop
+// is the same frames and reuses that encoding: one encoder pass per window, not one more.
+TEST(WhisperTranscribe, DetectionEncodingServesTheFirstWindow) {
+  const auto ref = Json("longform/transcribe_detect_lang.json");
+  auto& service = *Reference().service;
+  const uint64_t encoded_before = service.Stats().encoder.success_count;
+  const Transcript t = service.Transcribe(LongAudio(), OptionsOf(ref["options"]));
+  const uint64_t encoded = service.Stats().encoder.success_count - encoded_before;
+  ASSERT_GE(t.stats.windows, 3);
+  EXPECT_EQ(encoded, static_cast<uint64_t>(t.stats.windows));
+  EXPECT_EQ(t.text, ref["text"].get<std::string>());
+}
+
 TEST(WhisperTranscribe, Translate) { CheckRun("transcribe_translate.json"); }
 TEST(WhisperTranscribe, WithoutTimestamps) { CheckRun("transcribe_notimestamps.json"); }
 TEST(WhisperTranscribe, OneWindowFiles) {
