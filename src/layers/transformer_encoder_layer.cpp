@@ -47,52 +47,55 @@ std::vector<std::string> TransformerEncoderLayer::WeightNamesHF(const std::strin
 
 void TransformerEncoderLayer::Forward(float* hidden, int64_t batch, int64_t seq, bool causal, Workspace& ws) const {
   const int64_t rows = batch * seq;
-  const int64_t d = config_.hidden_size;
+  const int64_t d = config_.hidden_size, ffn = config_.intermediate_size;
+  // With bf16 products, the inputs of qkv, fc1 and fc2 stay in bf16 from the op that makes
+  // them (the layer norms, fc1's epilogue): no float32 copy written and converted again per
+  // product. They are rounded exactly where the float32 path rounds them, so the results are
+  // the same. A bf16 buffer takes half as many of the workspace's floats.
+  const bool b16 = bf16_activations_;
+  float* normed = ws.Buffer(kNormed, b16 ? (rows * d + 1) / 2 : rows * d);
+  float* mlp = ws.Buffer(kMlp, b16 ? (rows * ffn + 1) / 2 : rows * ffn);
+  auto* normed16 = reinterpret_cast<uint16_t*>(normed);
+  auto* mlp16 = reinterpret_cast<uint16_t*>(mlp);
   float* qkv = ws.Buffer(kQkv, rows * 3 * d);
   float* attention = ws.Buffer(kAttention, rows * d);
-  const ops::AttentionShape shape{batch, seq, config_.num_heads, d / config_.num_heads};
   const ops::Epilogue residual{ops::Activation::kNone, /*accumulate=*/true};
+  const ops::Epilogue activation{config_.activation, false};
+  auto norm = [&](const LayerNorm& ln) {
+    if (b16) {
+      ln.ForwardToBf16(hidden, rows, normed16);
+    } else {
+      ln.Forward(hidden, rows, normed);
+    }
+  };
   profile::Timer timer(profile_scope_.c_str(), profile_layer_);
 
-  if (bf16_activations_) {
-    // The inputs of qkv, fc1 and fc2 stay in bf16 from the op that makes them (the layer
-    // norms, fc1's epilogue): no float32 copy written and converted again per product.
-    // Rounded exactly where the float32 path rounds them, so the results are the same.
-    // Workspace buffers are floats; a bf16 buffer takes half as many.
-    auto* normed = reinterpret_cast<uint16_t*>(ws.Buffer(kNormed, (rows * d + 1) / 2));
-    auto* mlp = reinterpret_cast<uint16_t*>(ws.Buffer(kMlp, (rows * config_.intermediate_size + 1) / 2));
-    ln1_.ForwardToBf16(hidden, rows, normed);
-    timer.Lap("layer_norm");
-    qkv_.Forward(normed, rows, qkv);
-    timer.Lap("qkv");
-    ops::Attention(qkv, attention, shape, causal);
-    timer.Lap("attention");
-    out_proj_.Forward(attention, rows, hidden, residual);
-    timer.Lap("out_proj");
-    ln2_.ForwardToBf16(hidden, rows, normed);
-    timer.Lap("layer_norm");
-    fc1_.ForwardToBf16(normed, rows, mlp, {config_.activation, false});
-    timer.Lap("fc1_act");
-    fc2_.Forward(mlp, rows, hidden, residual);
-    timer.Lap("fc2");
-    return;
-  }
-
-  float* normed = ws.Buffer(kNormed, rows * d);
-  float* mlp = ws.Buffer(kMlp, rows * config_.intermediate_size);
-  ln1_.Forward(hidden, rows, normed);
+  norm(ln1_);
   timer.Lap("layer_norm");
-  qkv_.Forward(normed, rows, qkv);
+  if (b16) {
+    qkv_.Forward(normed16, rows, qkv);
+  } else {
+    qkv_.Forward(normed, rows, qkv);
+  }
   timer.Lap("qkv");
-  ops::Attention(qkv, attention, shape, causal);
+  ops::Attention(qkv, attention, {batch, seq, config_.num_heads, d / config_.num_heads}, causal);
   timer.Lap("attention");
   out_proj_.Forward(attention, rows, hidden, residual);
   timer.Lap("out_proj");
-  ln2_.Forward(hidden, rows, normed);
+
+  norm(ln2_);
   timer.Lap("layer_norm");
-  fc1_.Forward(normed, rows, mlp, {config_.activation, false});
+  if (b16) {
+    fc1_.ForwardToBf16(normed16, rows, mlp16, activation);
+  } else {
+    fc1_.Forward(normed, rows, mlp, activation);
+  }
   timer.Lap("fc1_act");
-  fc2_.Forward(mlp, rows, hidden, residual);
+  if (b16) {
+    fc2_.Forward(mlp16, rows, hidden, residual);
+  } else {
+    fc2_.Forward(mlp, rows, hidden, residual);
+  }
   timer.Lap("fc2");
 }
 

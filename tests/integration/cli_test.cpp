@@ -113,6 +113,25 @@ struct BadCall {
   std::string says;
 };
 
+// --profile: after the JSON line of a batch, the time per op kind and per layer of the
+// tower on stderr; nothing of it without the flag.
+TEST(CliTest, BenchProfilePrintsOpsAndLayers) {
+  std::vector<std::string> args = {"bench", "--model", TinyClipDir(), "--encoder", "image", "--batch", "2",
+                                   "--min-time", "0", "--min-iters", "2", "--threads", "1"};
+  const auto plain = RunMmserve(args);
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_EQ(plain.err.find("mmserve profile"), std::string::npos) << plain.err;
+  args.push_back("--profile");
+  const auto r = RunMmserve(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"items_per_s\""), std::string::npos) << r.out;
+  for (const char* part : {"batch 2, image, fp32:", "mmserve profile: vision_model.encoder: ", "op embed", "op layer_norm",
+                           "op qkv", "op attention", "op out_proj", "op fc1_act", "op fc2", "per layer (ms/pass):",
+                           " L0="}) {
+    EXPECT_NE(r.err.find(part), std::string::npos) << part << " missing from:\n" << r.err;
+  }
+}
+
 TEST(CliTest, ErrorsExitNonZeroWithOneLine) {
   const std::vector<BadCall> calls = {
       {{"embed", "--model", "/nonexistent/model", "--text", "a"}, "/nonexistent/model"},

@@ -166,6 +166,26 @@ TEST_F(PredictApiTest, OneJsonLogLinePerRequest) {
   EXPECT_TRUE(found);
 }
 
+// serve --profile: the stages of each /predict and the towers' ops, in the log at exit.
+TEST_F(PredictApiTest, ProfileShowsTheStagesOfARequest) {
+  ServerProcess server({"--threads", "1", "--profile"});
+  httplib::Client c("127.0.0.1", server.port());
+  c.set_read_timeout(60, 0);
+  const std::string file = ClipGolden()["images"][0]["file"].get<std::string>().substr(7);  // strip "images/"
+  const httplib::MultipartFormDataItems items = {ImageItem(Image(file)), TextsItem(LabelsJson())};
+  auto res = c.Post("/predict", items);
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  ASSERT_EQ(server.SignalAndWait(SIGTERM), 0);
+  const std::string log = server.Log();
+  for (const char* part : {"mmserve profile: serving: 1 passes", "op parse_form", "op tokenize", "op cache_lookup",
+                           "op image_decode_preprocess", "op wait_for_encoders", "op respond", "op (image_encoder_run)",
+                           "op (text_encoder_run)", "mmserve profile: vision_model.encoder:",
+                           "mmserve profile: text_model.encoder:"}) {
+    EXPECT_NE(log.find(part), std::string::npos) << part << " missing from the log";
+  }
+}
+
 TEST(ServerLifecycleTest, SigtermExitsCleanly) {
   ServerProcess server({"--threads", "1"});
   EXPECT_EQ(server.SignalAndWait(SIGTERM), 0);

@@ -12,7 +12,9 @@
 #include <immintrin.h>
 
 // GCC 12 reports the intrinsics' own "undefined" operands (inlined from immintrin.h into
-// target-attribute functions) as maybe uninitialized: a false positive, silenced here only.
+// target-attribute functions) as uninitialized: a false positive (GCC bug 105593, fixed in
+// 13), silenced here only.
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 #include <algorithm>
@@ -48,24 +50,6 @@ MMS_TARGET_AVX512 inline __m512 Exp16(__m512 x) {
   const __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
   const __m512 v = _mm512_mul_ps(y, _mm512_castsi512_ps(e));
   return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ), v, _mm512_setzero_ps());
-}
-
-// Horizontal max and sum through the 256- and 128-bit halves (GCC 12's _mm512_reduce_*
-// trip -Wmaybe-uninitialized in its own header).
-MMS_TARGET_AVX512 inline float MaxOf(__m512 v) {
-  __m256 h = _mm256_max_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
-  __m128 q = _mm_max_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-  q = _mm_max_ps(q, _mm_movehl_ps(q, q));
-  q = _mm_max_ss(q, _mm_movehdup_ps(q));
-  return _mm_cvtss_f32(q);
-}
-
-MMS_TARGET_AVX512 inline float SumOf(__m512 v) {
-  __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
-  __m128 q = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-  q = _mm_add_ps(q, _mm_movehl_ps(q, q));
-  q = _mm_add_ss(q, _mm_movehdup_ps(q));
-  return _mm_cvtss_f32(q);
 }
 
 // scores[r][j0 .. j0 + 16·NK) = q_r · k_j for the tile's rows; kt is Kᵀ with row stride ld.
@@ -127,7 +111,7 @@ MMS_TARGET_AVX512 inline float SoftmaxRow(float* s, int64_t keys, int64_t padded
     _mm512_mask_storeu_ps(s + j, m, x);
     vmax = _mm512_mask_max_ps(vmax, m, vmax, x);
   }
-  const __m512 row_max = _mm512_set1_ps(MaxOf(vmax));
+  const __m512 row_max = _mm512_set1_ps(_mm512_reduce_max_ps(vmax));
   __m512 vsum = _mm512_setzero_ps();
   for (j = 0; j + 16 <= keys; j += 16) {
     const __m512 e = Exp16(_mm512_sub_ps(_mm512_loadu_ps(s + j), row_max));
@@ -142,7 +126,7 @@ MMS_TARGET_AVX512 inline float SoftmaxRow(float* s, int64_t keys, int64_t padded
     j += 16;
   }
   for (; j < padded; j += 16) _mm512_storeu_ps(s + j, _mm512_setzero_ps());
-  return SumOf(vsum);
+  return _mm512_reduce_add_ps(vsum);
 }
 
 struct HeadScratch {
@@ -232,7 +216,9 @@ void AttentionAvx512(const float* qkv, float* out, const AttentionShape& s, bool
   const int64_t width = s.heads * s.head_dim, stride = 3 * width;
 #pragma omp parallel
   {
-    HeadScratch scratch;
+    // Per thread, grown to the longest sequence seen and then reused (at 1500 positions a
+    // fresh one per call would be page-faulted in again every layer).
+    thread_local HeadScratch scratch;
 #pragma omp for collapse(2) schedule(static)
     for (int64_t b = 0; b < s.batch; ++b) {
       for (int64_t h = 0; h < s.heads; ++h) {
