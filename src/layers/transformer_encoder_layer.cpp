@@ -78,7 +78,10 @@ void TransformerEncoderLayer::Forward(float* hidden, int64_t batch, int64_t seq,
     qkv_.Forward(normed, rows, qkv);
   }
   timer.Lap("qkv");
-  ops::Attention(qkv, attention, {batch, seq, config_.num_heads, d / config_.num_heads}, causal);
+  // With bf16 or int8 products, attention's two products take bf16 inputs too (ops/attention.h).
+  const auto products =
+      qkv_.precision() == Precision::kFp32 ? ops::AttentionProducts::kFloat32 : ops::AttentionProducts::kBf16;
+  ops::Attention(qkv, attention, {batch, seq, config_.num_heads, d / config_.num_heads}, causal, products);
   timer.Lap("attention");
   out_proj_.Forward(attention, rows, hidden, residual);
   timer.Lap("out_proj");

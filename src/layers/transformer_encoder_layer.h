@@ -24,7 +24,8 @@ struct EncoderLayerConfig {
 class TransformerEncoderLayer {
  public:
   // Hugging Face names: <prefix>.layer_norm1, .self_attn.{q,k,v,out}_proj, .layer_norm2, .mlp.fc1, .mlp.fc2
-  // The four projections run in `precision`; layer norms, attention and residuals in fp32.
+  // The four projections run in `precision`; layer norms, softmax and residuals in fp32;
+  // attention's products in bf16 where the projections are not fp32 (ops/attention.h).
   static TransformerEncoderLayer LoadHF(const io::Checkpoint& ckpt, const std::string& prefix,
                                         const EncoderLayerConfig& config, Precision precision = Precision::kFp32);
   // Names of the weight matrices LoadHF reads ("<prefix>.self_attn.q_proj.weight", ...).

@@ -2,6 +2,7 @@
 // the vector widths (N-1, N, N+1) and with each epilogue.
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -121,6 +122,44 @@ TEST(AttentionTest, EveryPathMatchesReference) {
       }
     }
   }
+}
+
+// The bf16 products: against the double-precision loops run on q, k and v rounded to bf16
+// as the kernel rounds them, what is left is the probabilities' rounding to bf16 (a
+// relative 2^-9 each, so at most 2^-9 of the largest |v|) and float32 sums: measured
+// 8e-4 to 1e-3 here, where any slip in the pair layouts (odd key counts, padding, causal
+// tiles) would be of the order of 1. Against the unrounded inputs (values up to 3, so
+// peaked softmaxes), the error bf16 adds to a model's attention: measured up to 2.4e-2.
+TEST(AttentionTest, Bf16ProductsMatchReferenceOnRoundedInputs) {
+  if (!detail::CpuHasAvx512Bf16()) GTEST_SKIP() << "no AVX512_BF16 on this CPU";
+  const std::vector<AttentionShape> shapes = {{1, 1, 1, 16},  {2, 5, 2, 16},   {2, 50, 3, 64},   {1, 77, 2, 64},
+                                              {1, 33, 1, 32}, {2, 130, 2, 80}, {1, 300, 1, 128}, {1, 577, 2, 64}};
+  for (bool causal : {false, true}) {
+    for (const AttentionShape& s : shapes) {
+      const auto qkv = Random(s.batch * s.seq * 3 * s.heads * s.head_dim, 7, 3.0f);
+      std::vector<uint16_t> bits(qkv.size());
+      reference::ConvertToBf16(qkv.data(), bits.data(), static_cast<int64_t>(bits.size()));
+      std::vector<float> rounded(qkv.size());
+      for (size_t i = 0; i < bits.size(); ++i) rounded[i] = std::bit_cast<float>(static_cast<uint32_t>(bits[i]) << 16);
+      std::vector<float> ref(s.batch * s.seq * s.heads * s.head_dim), exact(ref.size()), got(ref.size());
+      reference::Attention(rounded.data(), ref.data(), s, causal);
+      reference::Attention(qkv.data(), exact.data(), s, causal);
+      Attention(qkv.data(), got.data(), s, causal, AttentionProducts::kBf16);
+      EXPECT_LT(NormalizedMaxError(got, ref), 3e-3) << "causal=" << causal << " seq=" << s.seq << " hd=" << s.head_dim;
+      EXPECT_LT(NormalizedMaxError(got, exact), 3e-2)
+          << "causal=" << causal << " seq=" << s.seq << " hd=" << s.head_dim;
+    }
+  }
+}
+
+TEST(AttentionTest, Bf16ProductsFallBackToFloat32WithoutTheKernel) {
+  // head_dim 17 has no AVX-512 kernel in either form: the float32 paths run, exactly.
+  const AttentionShape s{2, 13, 3, 17};
+  const auto qkv = Random(s.batch * s.seq * 3 * s.heads * s.head_dim, 11, 2.0f);
+  std::vector<float> f32(s.batch * s.seq * s.heads * s.head_dim), bf16(f32.size());
+  Attention(qkv.data(), f32.data(), s, true);
+  Attention(qkv.data(), bf16.data(), s, true, AttentionProducts::kBf16);
+  EXPECT_EQ(f32, bf16);
 }
 
 TEST(AttentionTest, CausalFirstTokenSeesOnlyItself) {

@@ -8,7 +8,11 @@
 
 namespace mms::ops {
 
-void Attention(const float* qkv, float* out, const AttentionShape& s, bool causal) {
+void Attention(const float* qkv, float* out, const AttentionShape& s, bool causal, AttentionProducts products) {
+  if (products == AttentionProducts::kBf16 && detail::CpuHasAvx512Bf16() && detail::AttentionAvx512Supports(s)) {
+    detail::AttentionAvx512Bf16(qkv, out, s, causal);
+    return;
+  }
   if (mms::CpuHasAvx512() && detail::AttentionAvx512Supports(s)) {
     detail::AttentionAvx512(qkv, out, s, causal);
     return;

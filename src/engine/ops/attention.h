@@ -15,9 +15,20 @@ struct AttentionShape {
   int64_t head_dim;
 };
 
+// What the two products (q·kᵀ and probabilities·v) take as inputs.
+enum class AttentionProducts {
+  kFloat32,
+  // q, k, v and the softmax's probabilities rounded to bf16 (nearest even) for the
+  // products, with float32 sums, scale and softmax: for models whose linear layers run in
+  // bf16 or int8, whose inputs are rounded as coarsely or more. Twice the multiply-adds per
+  // instruction; on CPUs without AVX512_BF16 attention runs as kFloat32.
+  kBf16,
+};
+
 // The fused AVX-512 kernel where the CPU has it and head_dim is a multiple of 16; else,
 // for long unmasked sequences, oneDNN products over blocks of keys; else the portable loops.
-void Attention(const float* qkv, float* out, const AttentionShape& shape, bool causal);
+void Attention(const float* qkv, float* out, const AttentionShape& shape, bool causal,
+               AttentionProducts products = AttentionProducts::kFloat32);
 
 namespace portable {
 // Plain loops per (sequence, head, query): what CPUs without AVX-512 run.
@@ -29,6 +40,10 @@ namespace detail {
 // registers. Callers check CpuHasAvx512() and AttentionAvx512Supports first.
 bool AttentionAvx512Supports(const AttentionShape& shape);
 void AttentionAvx512(const float* qkv, float* out, const AttentionShape& shape, bool causal);
+// The same tiles with bf16 products (AttentionProducts::kBf16). Callers check
+// CpuHasAvx512Bf16() and AttentionAvx512Supports first.
+bool CpuHasAvx512Bf16();
+void AttentionAvx512Bf16(const float* qkv, float* out, const AttentionShape& shape, bool causal);
 // attention_blocked.cpp: unmasked only; scratch per calling thread.
 void AttentionBlocked(const float* qkv, float* out, const AttentionShape& shape);
 }  // namespace detail

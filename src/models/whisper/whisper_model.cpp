@@ -231,7 +231,10 @@ void WhisperModel::Encode(const float* mel, int64_t batch, float* out, Workspace
     layer_timer.Lap("layer_norm");
     l.qkv.Forward(normed, rows, qkv);
     layer_timer.Lap("qkv");
-    ops::Attention(qkv, attention, shape, /*causal=*/false);
+    // With bf16 or int8 products, attention's two products take bf16 inputs too (ops/attention.h).
+    const auto products =
+        l.qkv.precision() == Precision::kFp32 ? ops::AttentionProducts::kFloat32 : ops::AttentionProducts::kBf16;
+    ops::Attention(qkv, attention, shape, /*causal=*/false, products);
     layer_timer.Lap("attention");
     l.out_proj.Forward(attention, rows, hidden, kResidual);
     layer_timer.Lap("out_proj");
