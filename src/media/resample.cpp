@@ -1,10 +1,19 @@
 #include "media/resample.h"
 
+#include <immintrin.h>
+
+// GCC 12 reports the intrinsics' own "undefined" operands (inlined from immintrin.h into
+// target-attribute functions) as uninitialized: a false positive (GCC bug 105593, fixed in
+// 13), silenced here only.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>
 
+#include "base/cpu_features.h"
 #include "base/error.h"
 
 // The weights must come out bit-identical to Pillow's, which evaluates these expressions
@@ -123,6 +132,81 @@ void VerticalPass16(RowFn rows, int width, const BicubicTaps& taps, Image* out) 
   }
 }
 
+// AVX-512 forms of the 8-bit passes, for the CPUs that have it (chosen at run time; the
+// project builds for baseline x86-64). The same int32 products and sums in the same
+// order, so the same bytes. A 337 x 224 window of a 451 x 300 RGB photo (the resize of
+// CLIP's preprocessing) took 1.9 ms in the loops above, most of a request's image
+// preprocessing on the serving threads.
+#define MMS_MEDIA_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2")))
+
+// RGB, 16 source rows at a time: the three channel sums of one output pixel are vectors
+// over the rows, each tap's pixel gathered from the 16 rows with one 32-bit load per row.
+// A load takes the byte before the pixel (the pixel in bits 8..31) except in column 0,
+// where it takes the byte after (bits 0..23): never outside the row, for rows of at least
+// two pixels.
+MMS_MEDIA_AVX512 void HorizontalPassRgbAvx512(const Image& in, int row_begin, int row_end, const BicubicTaps& taps,
+                                              uint8_t* out, size_t out_stride) {
+  const int outputs = static_cast<int>(taps.first.size());
+  const __m512i row_offsets =
+      _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                         _mm512_set1_epi32(static_cast<int>(in.stride())));
+  const __m512i byte = _mm512_set1_epi32(0xFF), zero = _mm512_setzero_si512(), top = _mm512_set1_epi32(255);
+  alignas(64) int32_t lanes[3][16];
+  for (int y0 = row_begin; y0 < row_end; y0 += 16) {
+    const int rows = std::min(16, row_end - y0);
+    const __mmask16 live = static_cast<__mmask16>((1u << rows) - 1);
+    const uint8_t* block = in.Row(y0);
+    for (int i = 0; i < outputs; ++i) {
+      const int32_t* k = &taps.fixed_weights[static_cast<size_t>(i) * taps.max_taps];
+      __m512i acc[3];
+      for (int c = 0; c < 3; ++c) acc[c] = _mm512_set1_epi32(1 << (kPrecisionBits - 1));
+      for (int t = 0; t < taps.count[i]; ++t) {
+        const int p = taps.first[i] + t;
+        const int shift = p == 0 ? 0 : 8;
+        const uint8_t* at = block + static_cast<size_t>(p) * 3 - (p == 0 ? 0 : 1);
+        const __m512i pixel = _mm512_mask_i32gather_epi32(zero, live, row_offsets, at, 1);
+        const __m512i weight = _mm512_set1_epi32(k[t]);
+        for (int c = 0; c < 3; ++c) {
+          const __m512i channel = _mm512_and_si512(_mm512_srli_epi32(pixel, shift + 8 * c), byte);
+          acc[c] = _mm512_add_epi32(acc[c], _mm512_mullo_epi32(channel, weight));
+        }
+      }
+      for (int c = 0; c < 3; ++c) {
+        const __m512i v = _mm512_srai_epi32(acc[c], kPrecisionBits);
+        _mm512_store_si512(lanes[c], _mm512_min_epi32(_mm512_max_epi32(v, zero), top));
+      }
+      uint8_t* dst = out + static_cast<size_t>(y0 - row_begin) * out_stride + static_cast<size_t>(i) * 3;
+      for (int r = 0; r < rows; ++r, dst += out_stride) {
+        for (int c = 0; c < 3; ++c) dst[c] = static_cast<uint8_t>(lanes[c][r]);
+      }
+    }
+  }
+}
+
+// The vertical pass 16 bytes at a time, all taps summed in registers.
+template <typename RowFn>
+MMS_MEDIA_AVX512 void VerticalPass8Avx512(RowFn rows, size_t row_bytes, const BicubicTaps& taps, Image* out) {
+  std::vector<const uint8_t*> sources(static_cast<size_t>(taps.max_taps));
+  const __m512i zero = _mm512_setzero_si512(), top = _mm512_set1_epi32(255);
+  for (size_t i = 0; i < taps.first.size(); ++i) {
+    const int32_t* k = &taps.fixed_weights[i * taps.max_taps];
+    const int count = taps.count[i];
+    for (int t = 0; t < count; ++t) sources[t] = rows(taps.first[i] + t);
+    uint8_t* dst = out->Row(static_cast<int>(i));
+    for (size_t b = 0; b < row_bytes; b += 16) {
+      const __mmask16 m =
+          row_bytes - b >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (row_bytes - b)) - 1);
+      __m512i acc = _mm512_set1_epi32(1 << (kPrecisionBits - 1));
+      for (int t = 0; t < count; ++t) {
+        const __m512i x = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, sources[t] + b));
+        acc = _mm512_add_epi32(acc, _mm512_mullo_epi32(x, _mm512_set1_epi32(k[t])));
+      }
+      const __m512i v = _mm512_min_epi32(_mm512_max_epi32(_mm512_srai_epi32(acc, kPrecisionBits), zero), top);
+      _mm512_mask_cvtepi32_storeu_epi8(dst + b, m, v);
+    }
+  }
+}
+
 void RunHorizontalPass(const Image& in, int row_begin, int row_end, const BicubicTaps& taps, Image* out) {
   uint8_t* dst = out->pixels.data();
   const size_t stride = out->stride();
@@ -130,7 +214,9 @@ void RunHorizontalPass(const Image& in, int row_begin, int row_end, const Bicubi
     case ImageMode::kI16: return HorizontalPass16(in, row_begin, row_end, taps, dst, stride);
     case ImageMode::kL: return HorizontalPass8<1>(in, row_begin, row_end, taps, dst, stride);
     case ImageMode::kLA: return HorizontalPass8<2>(in, row_begin, row_end, taps, dst, stride);
-    case ImageMode::kRGB: return HorizontalPass8<3>(in, row_begin, row_end, taps, dst, stride);
+    case ImageMode::kRGB:
+      if (CpuHasAvx512() && in.width >= 2) return HorizontalPassRgbAvx512(in, row_begin, row_end, taps, dst, stride);
+      return HorizontalPass8<3>(in, row_begin, row_end, taps, dst, stride);
     case ImageMode::kRGBA:
     case ImageMode::kCMYK: return HorizontalPass8<4>(in, row_begin, row_end, taps, dst, stride);
     default: ThrowInternal(std::string("bicubic resize of mode ") + ImageModeName(in.mode));
@@ -214,6 +300,8 @@ Image ResizeBicubic(const Image& image, int out_width, int out_height, const Rec
     for (int y = 0; y < window.height; ++y) std::memcpy(out.Row(y), rows(window.y + y), out.stride());
   } else if (image.mode == ImageMode::kI16) {
     VerticalPass16(rows, window.width, taps_y, &out);
+  } else if (CpuHasAvx512()) {
+    VerticalPass8Avx512(rows, out.stride(), taps_y, &out);
   } else {
     VerticalPass8(rows, out.stride(), taps_y, &out);
   }

@@ -7,7 +7,7 @@
 #include <random>
 #include <vector>
 
-#include "engine/cpu_features.h"
+#include "base/cpu_features.h"
 #include "engine/ops/activation.h"
 #include "engine/ops/attention.h"
 #include "engine/ops/bf16_convert.h"

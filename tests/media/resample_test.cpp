@@ -87,7 +87,16 @@ TEST(ResizeBicubic, WindowsMatchTheWholeImage) {
   uint32_t seed = 1;
   for (ImageMode mode : {ImageMode::kL, ImageMode::kLA, ImageMode::kRGB, ImageMode::kRGBA}) {
     for (const auto& [w, h, ow, oh] : std::vector<std::tuple<int, int, int, int>>{
-             {37, 23, 50, 31}, {64, 48, 20, 15}, {30, 30, 30, 45}, {41, 19, 13, 19}, {1, 1, 9, 9}}) {
+             {37, 23, 50, 31},
+             {64, 48, 20, 15},
+             {30, 30, 30, 45},
+             {41, 19, 13, 19},
+             {1, 1, 9, 9},
+             // CLIP's shrink of a 451 x 300 photo; more rows than one block of 16, and an
+             // enlargement; two-pixel rows (the AVX-512 RGB pass's narrowest).
+             {451, 300, 337, 224},
+             {40, 35, 17, 70},
+             {2, 20, 5, 33}}) {
       const Image in = RandomImage(mode, w, h, seed++);
       const Image whole = ReferenceBicubic(in, ow, oh);
       EXPECT_EQ(ResizeBicubic(in, ow, oh, Rect{0, 0, ow, oh}).pixels, whole.pixels);

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <vector>
 
-#include "engine/cpu_features.h"
+#include "base/cpu_features.h"
 
 namespace mms::ops {
 

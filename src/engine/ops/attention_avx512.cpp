@@ -30,7 +30,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "engine/cpu_features.h"
+#include "base/cpu_features.h"
 #include "engine/ops/attention.h"
 #include "engine/ops/fast_exp.h"
 

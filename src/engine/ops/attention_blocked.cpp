@@ -8,7 +8,7 @@
 #include <cmath>
 #include <vector>
 
-#include "engine/cpu_features.h"
+#include "base/cpu_features.h"
 #include "engine/ops/fast_exp.h"
 #include "engine/ops/matmul.h"
 

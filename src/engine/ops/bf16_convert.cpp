@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "engine/cpu_features.h"
+#include "base/cpu_features.h"
 #include "engine/dtype.h"
 #include "engine/ops/parallel_threshold.h"
 

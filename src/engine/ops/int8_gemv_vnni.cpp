@@ -4,7 +4,7 @@
 
 #include <cstring>
 
-#include "engine/cpu_features.h"
+#include "base/cpu_features.h"
 
 // GCC 12's AVX-512 intrinsics warn about their own placeholders (GCC bug 105593).
 #pragma GCC diagnostic ignored "-Wuninitialized"

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <vector>
 
-#include "engine/cpu_features.h"
+#include "base/cpu_features.h"
 #include "engine/ops/bf16_convert.h"
 #include "engine/ops/fast_exp.h"
 #include "engine/ops/parallel_threshold.h"

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "engine/cpu_features.h"
+#include "base/cpu_features.h"
 #include "engine/ops/parallel_threshold.h"
 
 // GCC 12's AVX-512 intrinsics warn about their own _mm512_undefined_* placeholders

@@ -1,4 +1,4 @@
-#include "engine/cpu_features.h"
+#include "base/cpu_features.h"
 
 #include <cstdlib>
 #include <cstring>
