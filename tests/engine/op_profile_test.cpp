@@ -48,16 +48,18 @@ TEST_F(OpProfileTest, OpsAndLayersPerPass) {
     Spin(4);
     {
       NestedTimer convert("to_bf16");
-      Spin(6);
+      Spin(30);
     }
     layer.Lap("qkv");
   }
   const std::string r = Report();
   EXPECT_NE(r.find("test.encoder: 2 passes, 10.0 rows per pass"), std::string::npos) << r;
-  // The conversion's 6 ms are its own, not qkv's (which keeps its 4).
-  EXPECT_GE(OpMs(r, "to_bf16"), 5.9) << r;
+  // The conversion's 30 ms are its own, not qkv's (which keeps its 4). The upper bound
+  // leaves 15 ms for the thread to be descheduled on a loaded machine (a bound of 6 failed
+  // there at 6.97), still far below the 34 that would mean the nested time stayed in qkv.
+  EXPECT_GE(OpMs(r, "to_bf16"), 29.9) << r;
   EXPECT_GE(OpMs(r, "qkv"), 3.9) << r;
-  EXPECT_LT(OpMs(r, "qkv"), 5.9) << r;
+  EXPECT_LT(OpMs(r, "qkv"), 19.0) << r;
   EXPECT_GE(OpMs(r, "embed"), 1.9) << r;
   EXPECT_NE(r.find(" L3="), std::string::npos) << r;
   EXPECT_NE(r.find(" outside="), std::string::npos) << r;
