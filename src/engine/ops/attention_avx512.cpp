@@ -32,6 +32,7 @@
 
 #include "base/cpu_features.h"
 #include "engine/ops/attention.h"
+#include "engine/ops/bf16_convert.h"
 #include "engine/ops/fast_exp.h"
 
 namespace mms::ops::detail {
@@ -224,19 +225,17 @@ MMS_TARGET_AVX512 void AttendHead(const float* qkv, float* out, const AttentionS
       target("avx512f,avx512vl,avx512bw,avx512dq,avx512bf16,avx2," \
              "fma,f16c,bmi,bmi2")))
 
-// n floats (a multiple of 16) as n / 2 words of two bf16, rounded to nearest even.
-MMS_TARGET_AVX512_BF16 inline void ToBf16Pairs(const float *x, int64_t n, uint32_t *words) {
-  for (int64_t i = 0; i < n; i += 16) {
-    const __m256bh h = _mm512_cvtneps_pbh(_mm512_loadu_ps(x + i));
-    _mm256_storeu_si256(reinterpret_cast<__m256i *>(words + i / 2), reinterpret_cast<const __m256i &>(h));
-  }
+// n floats as n / 2 words of two bf16 (rounded to nearest even): the bf16 conversion of
+// the products' activations, whose pairs are these words in little-endian order.
+inline void ToBf16Pairs(const float* x, int64_t n, uint32_t* words) {
+  ConvertToBf16OnThisThread(x, reinterpret_cast<uint16_t*>(words), n);
 }
 
 // scores[r][j0 .. j0 + 16·NK) = q_r · k_j from words: q[r][t] = (q_r[2t], q_r[2t+1]),
 // kp[t·ld + j] = (k_j[2t], k_j[2t+1]).
 template <int NK>
-MMS_TARGET_AVX512_BF16 inline void ScoreBlockBf16(const uint32_t *const q[kRows], const uint32_t *kp, int64_t ld,
-                                                  int64_t pairs, int64_t j0, float *scores, int64_t score_ld) {
+MMS_TARGET_AVX512_BF16 inline void ScoreBlockBf16(const uint32_t* const q[kRows], const uint32_t* kp, int64_t ld,
+                                                  int64_t pairs, int64_t j0, float* scores, int64_t score_ld) {
   __m512 acc[kRows][NK];
   for (int r = 0; r < kRows; ++r)
     for (int c = 0; c < NK; ++c) acc[r][c] = _mm512_setzero_ps();
@@ -255,8 +254,8 @@ MMS_TARGET_AVX512_BF16 inline void ScoreBlockBf16(const uint32_t *const q[kRows]
 // out[r][c0 .. c0 + 16·NC) += Σ_{u in [u0, u1)} of the pair of keys 2u, 2u + 1: p[r·p_ld + u]
 // holds their probabilities, vp[u·hd + c] their values in column c.
 template <int NC>
-MMS_TARGET_AVX512_BF16 inline void WeightedSumBlockBf16(const uint32_t *p, int64_t p_ld, const uint32_t *vp, int64_t hd,
-                                                        int64_t u0, int64_t u1, int64_t c0, float *out,
+MMS_TARGET_AVX512_BF16 inline void WeightedSumBlockBf16(const uint32_t* p, int64_t p_ld, const uint32_t* vp, int64_t hd,
+                                                        int64_t u0, int64_t u1, int64_t c0, float* out,
                                                         int64_t out_ld) {
   __m512 acc[kRows][NC];
   for (int r = 0; r < kRows; ++r)
@@ -271,7 +270,7 @@ MMS_TARGET_AVX512_BF16 inline void WeightedSumBlockBf16(const uint32_t *p, int64
   }
   for (int r = 0; r < kRows; ++r) {
     for (int c = 0; c < NC; ++c) {
-      float *o = out + r * out_ld + c0 + 16 * c;
+      float* o = out + r * out_ld + c0 + 16 * c;
       _mm512_storeu_ps(o, _mm512_add_ps(_mm512_loadu_ps(o), acc[r][c]));
     }
   }
@@ -283,8 +282,8 @@ struct HeadScratchBf16 {
 };
 
 // One (sequence, head) with bf16 products; the same tiles as AttendHead.
-MMS_TARGET_AVX512_BF16 void AttendHeadBf16(const float *qkv, float *out, const AttentionShape &s, bool causal,
-                                           HeadScratchBf16 &scratch) {
+MMS_TARGET_AVX512_BF16 void AttendHeadBf16(const float* qkv, float* out, const AttentionShape& s, bool causal,
+                                           HeadScratchBf16& scratch) {
   const int64_t seq = s.seq, hd = s.head_dim, pairs = hd / 2, width = s.heads * hd, stride = 3 * width;
   const int64_t padded = (seq + 63) / 64 * 64;
   const int64_t key_pairs = (seq + 1) / 2;
@@ -299,12 +298,12 @@ MMS_TARGET_AVX512_BF16 void AttendHeadBf16(const float *qkv, float *out, const A
   grow(scratch.k_words, pairs);
   grow(scratch.scores, kTileRows * padded);
   grow(scratch.out, kTileRows * hd);
-  uint32_t *kp = scratch.kp.data();
-  uint32_t *vp = scratch.vp.data();
-  float *scores = scratch.scores.data();
-  float *acc = scratch.out.data();
+  uint32_t* kp = scratch.kp.data();
+  uint32_t* vp = scratch.vp.data();
+  float* scores = scratch.scores.data();
+  float* acc = scratch.out.data();
   // Keys: each row's words, transposed so that 16 keys of one pair fill a vector; padding 0.
-  uint32_t *k_words = scratch.k_words.data();
+  uint32_t* k_words = scratch.k_words.data();
   for (int64_t j = 0; j < seq; ++j) {
     ToBf16Pairs(qkv + j * stride + width, hd, k_words);
     for (int64_t t = 0; t < pairs; ++t) kp[t * padded + j] = k_words[t];
@@ -313,10 +312,10 @@ MMS_TARGET_AVX512_BF16 void AttendHeadBf16(const float *qkv, float *out, const A
   // Values: rows 2u and 2u + 1 interleaved column by column (a missing last row as 0).
   const __m512i first_half = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
   const __m512i second_half = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
-  const float *v = qkv + 2 * width;
+  const float* v = qkv + 2 * width;
   for (int64_t u = 0; u < key_pairs; ++u) {
-    const float *even = v + 2 * u * stride;
-    const float *odd = 2 * u + 1 < seq ? even + stride : nullptr;
+    const float* even = v + 2 * u * stride;
+    const float* odd = 2 * u + 1 < seq ? even + stride : nullptr;
     for (int64_t c = 0; c < hd; c += 16) {
       const __m512 a = _mm512_loadu_ps(even + c);
       const __m512 b = odd ? _mm512_loadu_ps(odd + c) : _mm512_setzero_ps();
@@ -332,7 +331,7 @@ MMS_TARGET_AVX512_BF16 void AttendHeadBf16(const float *qkv, float *out, const A
     const int micro = (rows + kRows - 1) / kRows;
     auto row_of = [&](int r) { return i0 + std::min(r, rows - 1); };
     for (int r = 0; r < micro * kRows; ++r) ToBf16Pairs(qkv + row_of(r) * stride, hd, scratch.q.data() + r * pairs);
-    const uint32_t *q[kMicroTiles][kRows];
+    const uint32_t* q[kMicroTiles][kRows];
     for (int mt = 0; mt < micro; ++mt)
       for (int r = 0; r < kRows; ++r) q[mt][r] = scratch.q.data() + (mt * kRows + r) * pairs;
     const int64_t tile_keys = causal ? i0 + rows : seq;
@@ -344,7 +343,7 @@ MMS_TARGET_AVX512_BF16 void AttendHeadBf16(const float *qkv, float *out, const A
       }
     }
     for (int mt = 0; mt < micro; ++mt) {
-      float *sc = scores + mt * kRows * padded;
+      float* sc = scores + mt * kRows * padded;
       switch ((tile_padded - j0) / 16) {
         case 3: ScoreBlockBf16<3>(q[mt], kp, padded, pairs, j0, sc, padded); break;
         case 2: ScoreBlockBf16<2>(q[mt], kp, padded, pairs, j0, sc, padded); break;
@@ -366,8 +365,8 @@ MMS_TARGET_AVX512_BF16 void AttendHeadBf16(const float *qkv, float *out, const A
       const int64_t u1 = std::min(tile_pairs, u0 + kKeyBlock / 2);
       for (int64_t c0 = 0; c0 < hd; c0 += 64) {
         for (int mt = 0; mt < micro; ++mt) {
-          const uint32_t *p = scratch.p.data() + mt * kRows * p_ld;
-          float *a = acc + mt * kRows * hd;
+          const uint32_t* p = scratch.p.data() + mt * kRows * p_ld;
+          float* a = acc + mt * kRows * hd;
           switch (std::min<int64_t>(4, (hd - c0) / 16)) {
             case 4: WeightedSumBlockBf16<4>(p, p_ld, vp, hd, u0, u1, c0, a, hd); break;
             case 3: WeightedSumBlockBf16<3>(p, p_ld, vp, hd, u0, u1, c0, a, hd); break;
@@ -378,7 +377,7 @@ MMS_TARGET_AVX512_BF16 void AttendHeadBf16(const float *qkv, float *out, const A
       }
     }
     for (int r = 0; r < rows; ++r) {
-      float *o = out + (i0 + r) * width;
+      float* o = out + (i0 + r) * width;
       const __m512 inv = _mm512_set1_ps(inv_sum[r]);
       for (int64_t c = 0; c < hd; c += 16)
         _mm512_storeu_ps(o + c, _mm512_mul_ps(_mm512_loadu_ps(acc + r * hd + c), inv));
@@ -412,7 +411,7 @@ bool CpuHasAvx512Bf16() {
   return yes;
 }
 
-void AttentionAvx512Bf16(const float *qkv, float *out, const AttentionShape &s, bool causal) {
+void AttentionAvx512Bf16(const float* qkv, float* out, const AttentionShape& s, bool causal) {
   const int64_t width = s.heads * s.head_dim, stride = 3 * width;
 #pragma omp parallel
   {
