@@ -22,4 +22,8 @@ void LayerNorm::ForwardToBf16(const float* x, int64_t rows, uint16_t* y) const {
   ops::LayerNormToBf16(x, gamma_.data<float>(), beta_.data<float>(), y, rows, dim_, eps_);
 }
 
+ops::U8Params LayerNorm::ForwardToU8(const float* x, int64_t rows, uint8_t* q, int32_t max_code) const {
+  return ops::LayerNormToU8(x, gamma_.data<float>(), beta_.data<float>(), q, rows, dim_, eps_, max_code);
+}
+
 }  // namespace mms::layers

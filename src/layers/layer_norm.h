@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 
+#include "engine/ops/quantize.h"
 #include "engine/tensor.h"
 
 namespace mms::io {
@@ -20,6 +21,9 @@ class LayerNorm {
   void Forward(const float* x, int64_t rows, float* y) const;
   // The normalized rows rounded to bf16: the input of a bf16 product, with no float32 copy.
   void ForwardToBf16(const float* x, int64_t rows, uint16_t* y) const;
+  // The normalized rows quantized to u8 with one scale and zero point (returned), codes
+  // 0..max_code: the input of an int8 product, with no float32 copy.
+  ops::U8Params ForwardToU8(const float* x, int64_t rows, uint8_t* q, int32_t max_code) const;
   int64_t dim() const { return dim_; }
 
  private:

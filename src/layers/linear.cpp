@@ -129,6 +129,11 @@ void Linear::Forward(const uint16_t* x, int64_t rows, float* y, ops::Epilogue ep
   packed_->RunBf16(x, bias_.empty() ? nullptr : bias_.data<float>(), y, false, rows, epilogue);
 }
 
+void Linear::Forward(const uint8_t* x, ops::U8Params x_params, int64_t rows, float* y, ops::Epilogue epilogue) const {
+  if (precision_ != Precision::kInt8) ThrowInternal("Linear: u8 input given to a layer that is not int8");
+  packed_->RunU8(x, x_params, bias_.empty() ? nullptr : bias_.data<float>(), y, rows, epilogue);
+}
+
 void Linear::ForwardToBf16(const uint16_t* x, int64_t rows, uint16_t* y, ops::Epilogue epilogue) const {
   if (precision_ != Precision::kBf16) ThrowInternal("Linear: bf16 input given to a layer that is not bf16");
   if (epilogue.accumulate) ThrowInternal("Linear: a bf16 output cannot take a residual accumulate");

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "engine/ops/matmul.h"
+#include "engine/ops/quantize.h"
 #include "engine/precision.h"
 #include "engine/tensor.h"
 
@@ -47,6 +48,8 @@ class Linear {
   void Forward(const uint16_t* x, int64_t rows, float* y, ops::Epilogue epilogue = {}) const;
   void ForwardToBf16(const uint16_t* x, int64_t rows, uint16_t* y, ops::Epilogue epilogue = {}) const;
 
+  // int8 layers only: x already quantized (ops::LayerNormToU8), with its scale and zero point.
+  void Forward(const uint8_t* x, ops::U8Params x_params, int64_t rows, float* y, ops::Epilogue epilogue = {}) const;
   int64_t in_features() const { return in_; }
   int64_t out_features() const { return out_; }
   Precision precision() const { return precision_; }

@@ -5,6 +5,7 @@
 #include "base/error.h"
 #include "engine/op_profile.h"
 #include "engine/ops/attention.h"
+#include "engine/ops/int8_matmul.h"
 
 namespace mms::layers {
 
@@ -33,6 +34,7 @@ TransformerEncoderLayer TransformerEncoderLayer::LoadHF(const io::Checkpoint& ck
   l.fc2_ = Linear::Load(ckpt, prefix + ".mlp.fc2", c.intermediate_size, d, true, precision);
   l.bf16_activations_ = l.qkv_.precision() == Precision::kBf16 && l.fc1_.precision() == Precision::kBf16 &&
                         l.fc2_.precision() == Precision::kBf16;
+  l.u8_normed_ = l.qkv_.precision() == Precision::kInt8 && l.fc1_.precision() == Precision::kInt8;
   return l;
 }
 
@@ -52,10 +54,15 @@ void TransformerEncoderLayer::Forward(float* hidden, int64_t batch, int64_t seq,
   // them (the layer norms, fc1's epilogue): no float32 copy written and converted again per
   // product. They are rounded exactly where the float32 path rounds them, so the results are
   // the same. A bf16 buffer takes half as many of the workspace's floats.
-  const bool b16 = bf16_activations_;
-  float* normed = ws.Buffer(kNormed, b16 ? (rows * d + 1) / 2 : rows * d);
+  // With int8 products, the layer norms quantize what they compute (ops::LayerNormToU8): the
+  // same codes as quantizing their float32 output, which is never written.
+  const bool b16 = bf16_activations_, u8 = u8_normed_;
+  float* normed = ws.Buffer(kNormed, b16 ? (rows * d + 1) / 2 : u8 ? (rows * d + 3) / 4 : rows * d);
   float* mlp = ws.Buffer(kMlp, b16 ? (rows * ffn + 1) / 2 : rows * ffn);
   auto* normed16 = reinterpret_cast<uint16_t*>(normed);
+  auto* normed8 = reinterpret_cast<uint8_t*>(normed);
+  ops::U8Params normed8_params;
+  const int32_t max_code = u8 ? ops::Int8ActivationMaxCode() : 0;
   auto* mlp16 = reinterpret_cast<uint16_t*>(mlp);
   float* qkv = ws.Buffer(kQkv, rows * 3 * d);
   float* attention = ws.Buffer(kAttention, rows * d);
@@ -64,6 +71,8 @@ void TransformerEncoderLayer::Forward(float* hidden, int64_t batch, int64_t seq,
   auto norm = [&](const LayerNorm& ln) {
     if (b16) {
       ln.ForwardToBf16(hidden, rows, normed16);
+    } else if (u8) {
+      normed8_params = ln.ForwardToU8(hidden, rows, normed8, max_code);
     } else {
       ln.Forward(hidden, rows, normed);
     }
@@ -74,6 +83,8 @@ void TransformerEncoderLayer::Forward(float* hidden, int64_t batch, int64_t seq,
   timer.Lap("layer_norm");
   if (b16) {
     qkv_.Forward(normed16, rows, qkv);
+  } else if (u8) {
+    qkv_.Forward(normed8, normed8_params, rows, qkv);
   } else {
     qkv_.Forward(normed, rows, qkv);
   }
@@ -90,6 +101,8 @@ void TransformerEncoderLayer::Forward(float* hidden, int64_t batch, int64_t seq,
   timer.Lap("layer_norm");
   if (b16) {
     fc1_.ForwardToBf16(normed16, rows, mlp16, activation);
+  } else if (u8) {
+    fc1_.Forward(normed8, normed8_params, rows, mlp, activation);
   } else {
     fc1_.Forward(normed, rows, mlp, activation);
   }

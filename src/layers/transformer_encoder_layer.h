@@ -40,6 +40,7 @@ class TransformerEncoderLayer {
   std::string profile_scope_;
   int profile_layer_ = -1;
   bool bf16_activations_ = false;  // qkv, fc1 and fc2 in bf16: their inputs are kept in bf16
+  bool u8_normed_ = false;         // qkv and fc1 in int8: the layer norms write their quantized input
   LayerNorm ln1_, ln2_;
   Linear qkv_, out_proj_, fc1_, fc2_;
 };

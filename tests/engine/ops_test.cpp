@@ -13,6 +13,7 @@
 #include "engine/ops/bf16_convert.h"
 #include "engine/ops/layer_norm.h"
 #include "engine/ops/matmul.h"
+#include "engine/ops/quantize.h"
 #include "test_support.h"
 
 namespace mms::ops {
@@ -71,6 +72,35 @@ TEST(LayerNormTest, Bf16OutputIsTheRoundedFloatOutput) {
     reference::ConvertToBf16(normed.data(), expected.data(), rows * cols);
     LayerNormToBf16(x.data(), gamma.data(), beta.data(), got.data(), rows, cols, 1e-5f);
     EXPECT_EQ(got, expected) << "cols=" << cols;
+  }
+}
+
+// The fused quantization gives exactly the codes, scale and zero point of quantizing the
+// float32 rows, across widths that end mid-vector, row counts on and off the thread team,
+// and a range that is all positive (zero point 0) as well as one around 0.
+TEST(LayerNormTest, U8OutputIsTheQuantizedFloatOutput) {
+  for (int64_t cols : {1, 7, 16, 17, 64, 768, 769}) {
+    for (int64_t rows : {1, 3, 120}) {
+      for (float shift : {0.0f, 10.0f}) {
+        auto x = Random(rows * cols, 40 + cols, 2.0f);
+        for (auto& v : x) v += 50.0f;  // a large mean
+        const auto gamma = Random(cols, 41);
+        auto beta = Random(cols, 42);
+        for (auto& v : beta) v += shift;  // with 10: every normalized value above 0
+        std::vector<float> normed(x.size());
+        std::vector<uint8_t> expected(x.size()), got(x.size(), 7);
+        LayerNorm(x.data(), gamma.data(), beta.data(), normed.data(), rows, cols, 1e-5f);
+        for (int32_t max_code : {255, 127}) {
+          const U8Params want = QuantizeU8(normed.data(), rows * cols, expected.data(), max_code);
+          const U8Params have =
+              LayerNormToU8(x.data(), gamma.data(), beta.data(), got.data(), rows, cols, 1e-5f, max_code);
+          EXPECT_EQ(std::bit_cast<uint32_t>(have.scale), std::bit_cast<uint32_t>(want.scale))
+              << "cols=" << cols << " rows=" << rows;
+          EXPECT_EQ(have.zero_point, want.zero_point) << "cols=" << cols << " rows=" << rows;
+          EXPECT_EQ(got, expected) << "cols=" << cols << " rows=" << rows << " max_code=" << max_code;
+        }
+      }
+    }
   }
 }
 

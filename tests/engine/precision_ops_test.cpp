@@ -219,6 +219,35 @@ TEST_P(PackedMatMulTest, Int8MatchesReference) {
 
 INSTANTIATE_TEST_SUITE_P(Shapes, PackedMatMulTest, ::testing::ValuesIn(kCases));
 
+// Quantized inputs give what the float32 call gives (it quantizes the same way), on the
+// decode kernel's row counts and on oneDNN's; other precisions refuse them.
+TEST(PackedMatMulTest, RunU8MatchesRunOnTheSameCodes) {
+  const int64_t n = 96, k = 80;
+  const auto b = Random(k * n, 8, 0.1f), bias = Random(n, 9);
+  const auto w = Transpose(b, k, n);
+  std::vector<int8_t> q(w.size());
+  std::vector<float> scales(n);
+  QuantizeRowsS8(w.data(), n, k, q.data(), scales.data());
+  const auto packed = PackInt8(q.data(), scales.data(), n, k);
+  for (int64_t m : {1, 3, 4, 5, 64}) {
+    const auto a = Random(m * k, 10 + m);
+    std::vector<uint8_t> qa(a.size());
+    const U8Params params = QuantizeU8(a.data(), m * k, qa.data(), Int8ActivationMaxCode());
+    for (Epilogue e : {Epilogue{}, Epilogue{Activation::kQuickGelu, false}, Epilogue{Activation::kNone, true}}) {
+      std::vector<float> from_float = Random(m * n, 11), from_codes = from_float;
+      packed->Run(a.data(), bias.data(), from_float.data(), m, e);
+      packed->RunU8(qa.data(), params, bias.data(), from_codes.data(), m, e);
+      EXPECT_EQ(from_codes, from_float) << "m=" << m;
+    }
+  }
+  if (!MatMulAccelerated(Precision::kBf16)) return;  // no bf16 product to ask
+  std::vector<uint16_t> w16(w.size());
+  ConvertToBf16(w.data(), w16.data(), w.size());
+  const std::vector<uint8_t> codes(4 * k, 1);
+  std::vector<float> c(4 * n);
+  EXPECT_THROW(PackBf16(w16.data(), n, k)->RunU8(codes.data(), {}, nullptr, c.data(), 4), Error);
+}
+
 // Decode-sized int8 calls run mmserve's VNNI kernel on the weights oneDNN packed, where the
 // CPU has VNNI; larger ones stay on oneDNN's.
 TEST(PackedMatMulTest, Int8DecodeCallsUseTheVnniKernel) {

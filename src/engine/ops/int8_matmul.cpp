@@ -127,24 +127,29 @@ class Int8MatMul final : public PackedMatMul {
   Precision precision() const override { return Precision::kInt8; }
 
   void Run(const float* a, const float* bias, float* c, int64_t m, Epilogue epilogue) const override {
-    if (gemv_weights_ != nullptr && m <= kGemvMaxRows) {
-      RunGemv(a, bias, c, m, epilogue);
-      return;
-    }
-    const dnnl::engine& engine = CpuEngine();
     auto* qa = static_cast<uint8_t*>(detail::ThreadScratch(kQuantizedA, m * k()));
     U8Params a_params;
     {
       profile::NestedTimer quantize("to_u8");
       a_params = QuantizeU8(a, m * k(), qa, max_code_);
     }
+    RunU8(qa, a_params, bias, c, m, epilogue);
+  }
+
+  void RunU8(const uint8_t* qa, U8Params a_params, const float* bias, float* c, int64_t m,
+             Epilogue epilogue) const override {
+    if (gemv_weights_ != nullptr && m <= kGemvMaxRows) {
+      RunGemv(qa, a_params, bias, c, m, epilogue);
+      return;
+    }
+    const dnnl::engine& engine = CpuEngine();
     auto* scale = static_cast<float*>(detail::ThreadScratch(kScales, n() * sizeof(float)));
     for (int64_t j = 0; j < n(); ++j) scale[j] = a_params.scale * scales_[j];
 
     const auto [pd, weights] = Select(m, bias != nullptr, epilogue);
     const dnnl::memory::desc vector_md({1, n()}, dt::f32, tag::ab);
     std::unordered_map<int, dnnl::memory> args = {
-        {DNNL_ARG_SRC, dnnl::memory(pd.src_desc(), engine, qa)},
+        {DNNL_ARG_SRC, dnnl::memory(pd.src_desc(), engine, const_cast<uint8_t*>(qa))},
         {DNNL_ARG_WEIGHTS, weights},
         {DNNL_ARG_DST, dnnl::memory(pd.dst_desc(), engine, c)},
         {DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC, dnnl::memory({{1}, dt::s32, tag::a}, engine, &a_params.zero_point)}};
@@ -180,18 +185,12 @@ class Int8MatMul final : public PackedMatMul {
   // The products of a few rows (see kGemvMaxRows): the same quantization of the
   // activations, exact int32 sums, then the zero point, scales, bias, activation and
   // accumulate in float32 as oneDNN's post-ops apply them.
-  void RunGemv(const float* a, const float* bias, float* c, int64_t m, Epilogue epilogue) const {
+  void RunGemv(const uint8_t* qa, U8Params a_params, const float* bias, float* c, int64_t m, Epilogue epilogue) const {
     const int64_t k = this->k(), n = this->n();
-    auto* qa = static_cast<uint8_t*>(detail::ThreadScratch(kQuantizedA, m * k));
     auto* padded = static_cast<uint8_t*>(detail::ThreadScratch(kPaddedA, m * k_padded_));
-    U8Params a_params;
-    {
-      profile::NestedTimer quantize("to_u8");
-      a_params = QuantizeU8(a, m * k, qa, max_code_);
-      for (int64_t r = 0; r < m; ++r) {
-        std::memcpy(padded + r * k_padded_, qa + r * k, k);
-        std::memset(padded + r * k_padded_ + k, 0, k_padded_ - k);
-      }
+    for (int64_t r = 0; r < m; ++r) {
+      std::memcpy(padded + r * k_padded_, qa + r * k, k);
+      std::memset(padded + r * k_padded_ + k, 0, k_padded_ - k);
     }
     const int32_t zero_point = a_params.zero_point;
     const float a_scale = a_params.scale;

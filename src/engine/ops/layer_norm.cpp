@@ -2,6 +2,7 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -38,10 +39,13 @@ void NormalizeRowPortable(const float* in, const float* gamma, const float* beta
   for (int64_t c = 0; c < cols; ++c) out[c] = (in[c] - mean) * inv_std * gamma[c] + beta[c];
 }
 
+struct RowStats {
+  float mean, inv_std;
+};
+
 // The same sums, eight doubles wide (the baseline build's were two wide: the layer norms
 // of a bf16 text tower took 4% of its time).
-MMS_TARGET_AVX512 void NormalizeRowAvx512(const float* in, const float* gamma, const float* beta, float* out,
-                                          int64_t cols, float eps) {
+MMS_TARGET_AVX512 RowStats RowStatsAvx512(const float* in, int64_t cols, float eps) {
   __m512d sum_lo = _mm512_setzero_pd(), sum_hi = _mm512_setzero_pd();
   int64_t c = 0;
   for (; c + 16 <= cols; c += 16) {
@@ -67,14 +71,74 @@ MMS_TARGET_AVX512 void NormalizeRowAvx512(const float* in, const float* gamma, c
     const double d = static_cast<double>(in[c]) - mean;
     sq += d * d;
   }
-  const float inv_std = static_cast<float>(1.0 / std::sqrt(sq / cols + eps));
-  const __m512 mean_f = _mm512_set1_ps(mean), inv = _mm512_set1_ps(inv_std);
-  for (c = 0; c + 16 <= cols; c += 16) {
-    const __m512 x = _mm512_mul_ps(_mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(in + c), mean_f), inv),
-                                   _mm512_loadu_ps(gamma + c));
-    _mm512_storeu_ps(out + c, _mm512_add_ps(x, _mm512_loadu_ps(beta + c)));
+  return {mean, static_cast<float>(1.0 / std::sqrt(sq / cols + eps))};
+}
+
+// Sixteen normalized values from c on: every path below computes them with these operations
+// in this order (no fused multiply-add), so LayerNorm and LayerNormToU8 agree to the bit.
+MMS_TARGET_AVX512 inline __m512 Normalized16(const float* in, const float* gamma, const float* beta, int64_t c,
+                                             __m512 mean, __m512 inv_std, __mmask16 mask = 0xffff) {
+  const __m512 x = _mm512_mul_ps(_mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, in + c), mean), inv_std),
+                                 _mm512_maskz_loadu_ps(mask, gamma + c));
+  return _mm512_add_ps(x, _mm512_maskz_loadu_ps(mask, beta + c));
+}
+
+MMS_TARGET_AVX512 inline __mmask16 TailMask(int64_t left) { return static_cast<__mmask16>((1u << left) - 1); }
+
+MMS_TARGET_AVX512 void NormalizeRowAvx512(const float* in, const float* gamma, const float* beta, float* out,
+                                          int64_t cols, float eps) {
+  const RowStats s = RowStatsAvx512(in, cols, eps);
+  const __m512 mean = _mm512_set1_ps(s.mean), inv = _mm512_set1_ps(s.inv_std);
+  int64_t c = 0;
+  for (; c + 16 <= cols; c += 16) _mm512_storeu_ps(out + c, Normalized16(in, gamma, beta, c, mean, inv));
+  if (c < cols) {
+    const __mmask16 mask = TailMask(cols - c);
+    _mm512_mask_storeu_ps(out + c, mask, Normalized16(in, gamma, beta, c, mean, inv, mask));
   }
-  for (; c < cols; ++c) out[c] = (in[c] - mean) * inv_std * gamma[c] + beta[c];
+}
+
+// The normalized row's smallest and largest values, with 0 (the range QuantizeU8 takes).
+MMS_TARGET_AVX512 void RowRangeAvx512(const float* in, const float* gamma, const float* beta, int64_t cols, RowStats s,
+                                      float* lo, float* hi) {
+  const __m512 mean = _mm512_set1_ps(s.mean), inv = _mm512_set1_ps(s.inv_std);
+  __m512 vlo = _mm512_setzero_ps(), vhi = _mm512_setzero_ps();
+  int64_t c = 0;
+  for (; c + 16 <= cols; c += 16) {
+    const __m512 y = Normalized16(in, gamma, beta, c, mean, inv);
+    vlo = _mm512_min_ps(vlo, y);
+    vhi = _mm512_max_ps(vhi, y);
+  }
+  if (c < cols) {  // masked-off lanes are 0, which the range holds anyway
+    const __m512 y = Normalized16(in, gamma, beta, c, mean, inv, TailMask(cols - c));
+    vlo = _mm512_min_ps(vlo, y);
+    vhi = _mm512_max_ps(vhi, y);
+  }
+  *lo = _mm512_reduce_min_ps(vlo);
+  *hi = _mm512_reduce_max_ps(vhi);
+}
+
+// The codes as QuantizeU8's AVX-512 kernel computes them: round(y · inv_scale) + zero point,
+// clamped to 0..max_code.
+MMS_TARGET_AVX512 inline __m512i Codes16(__m512 y, __m512 scale, __m512i zero_point, __m512i top) {
+  const __m512i v = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(y, scale)), zero_point);
+  return _mm512_min_epi32(_mm512_max_epi32(v, _mm512_setzero_si512()), top);
+}
+
+MMS_TARGET_AVX512 void NormalizeQuantizeRowAvx512(const float* in, const float* gamma, const float* beta, int64_t cols,
+                                                  RowStats s, float inv_scale, int32_t zero_point, int32_t max_code,
+                                                  uint8_t* q) {
+  const __m512 mean = _mm512_set1_ps(s.mean), inv = _mm512_set1_ps(s.inv_std), scale = _mm512_set1_ps(inv_scale);
+  const __m512i zp = _mm512_set1_epi32(zero_point), top = _mm512_set1_epi32(max_code);
+  int64_t c = 0;
+  for (; c + 16 <= cols; c += 16) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + c),
+                     _mm512_cvtusepi32_epi8(Codes16(Normalized16(in, gamma, beta, c, mean, inv), scale, zp, top)));
+  }
+  if (c < cols) {
+    const __mmask16 mask = TailMask(cols - c);
+    _mm512_mask_cvtusepi32_storeu_epi8(q + c, mask,
+                                       Codes16(Normalized16(in, gamma, beta, c, mean, inv, mask), scale, zp, top));
+  }
 }
 
 using RowKernel = void (*)(const float*, const float*, const float*, float*, int64_t, float);
@@ -101,6 +165,36 @@ void LayerNormToBf16(const float* x, const float* gamma, const float* beta, uint
       ConvertToBf16OnThisThread(normed.data(), y + r * cols, cols);
     }
   }
+}
+
+U8Params LayerNormToU8(const float* x, const float* gamma, const float* beta, uint8_t* q, int64_t rows, int64_t cols,
+                       float eps, int32_t max_code) {
+  static const bool avx512 = CpuHasAvx512();
+  if (!avx512) {  // the portable path: the float32 rows, then their quantization
+    std::vector<float> y(rows * cols);
+    LayerNorm(x, gamma, beta, y.data(), rows, cols, eps);
+    return QuantizeU8(y.data(), rows * cols, q, max_code);
+  }
+  std::vector<RowStats> stats(rows);
+  const bool parallel = rows * cols > kParallelMinElements;
+  float lo = 0.0f, hi = 0.0f;
+  // min and max are exact in any order: the threads' split does not change the codes.
+#pragma omp parallel for schedule(static) reduction(min : lo) reduction(max : hi) if (parallel)
+  for (int64_t r = 0; r < rows; ++r) {
+    stats[r] = RowStatsAvx512(x + r * cols, cols, eps);
+    float row_lo, row_hi;
+    RowRangeAvx512(x + r * cols, gamma, beta, cols, stats[r], &row_lo, &row_hi);
+    lo = std::min(lo, row_lo);
+    hi = std::max(hi, row_hi);
+  }
+  const U8Params p = U8ParamsForRange(lo, hi, max_code);
+  const float inv_scale = 1.0f / p.scale;
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int64_t r = 0; r < rows; ++r) {
+    NormalizeQuantizeRowAvx512(x + r * cols, gamma, beta, cols, stats[r], inv_scale, p.zero_point, max_code,
+                               q + r * cols);
+  }
+  return p;
 }
 
 namespace reference {

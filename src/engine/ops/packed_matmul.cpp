@@ -41,6 +41,10 @@ bool NativeBf16() {
 
 }  // namespace
 
+void PackedMatMul::RunU8(const uint8_t*, U8Params, const float*, float*, int64_t, Epilogue) const {
+  ThrowInternal(std::string("RunU8 called on a ") + PrecisionName(precision()) + " matrix product");
+}
+
 void PackedMatMul::RunBf16(const uint16_t*, const float*, void*, bool, int64_t, Epilogue) const {
   ThrowInternal(std::string("RunBf16 called on a ") + PrecisionName(precision()) + " matrix product");
 }

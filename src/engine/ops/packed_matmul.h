@@ -8,6 +8,7 @@
 #include <string>
 
 #include "engine/ops/matmul.h"
+#include "engine/ops/quantize.h"
 #include "engine/precision.h"
 
 namespace mms::ops {
@@ -29,6 +30,12 @@ class PackedMatMul {
   // even), else as float32. A product of another precision throws.
   virtual void RunBf16(const uint16_t* a, const float* bias, void* c, bool c_bf16, int64_t m,
                        Epilogue epilogue = {}) const;
+
+  // int8 products only: `a` already quantized (codes 0..Int8ActivationMaxCode(), one scale and
+  // zero point for the matrix, e.g. by ops::LayerNormToU8), so no quantization per call;
+  // otherwise as Run. A product of another precision throws.
+  virtual void RunU8(const uint8_t* a, U8Params a_params, const float* bias, float* c, int64_t m,
+                     Epilogue epilogue = {}) const;
 
   // oneDNN's name for the kernel a call with m rows runs, e.g. "brg:avx512_core_amx_bf16".
   virtual std::string KernelName(int64_t m, Epilogue epilogue = {}) const = 0;

@@ -130,7 +130,7 @@ U8Params QuantizeU8(const float* x, int64_t n, uint8_t* q, int32_t max_code) {
     lo = std::min(lo, r.lo);
     hi = std::max(hi, r.hi);
   }
-  const U8Params p = ParamsFor({lo, hi}, max_code);
+  const U8Params p = U8ParamsForRange(lo, hi, max_code);
   const float inv = 1.0f / p.scale;
 #pragma omp parallel for schedule(static) if (parallel)
   for (int64_t c = 0; c < chunks; ++c) {
@@ -139,6 +139,8 @@ U8Params QuantizeU8(const float* x, int64_t n, uint8_t* q, int32_t max_code) {
   }
   return p;
 }
+
+U8Params U8ParamsForRange(float lo, float hi, int32_t max_code) { return ParamsFor({lo, hi}, max_code); }
 
 namespace reference {
 

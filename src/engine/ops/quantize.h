@@ -25,6 +25,10 @@ struct U8Params {
 // Fast path: AVX-512 where the CPU has it.
 U8Params QuantizeU8(const float* x, int64_t n, uint8_t* q, int32_t max_code = 255);
 
+// The scale and zero point QuantizeU8 takes for values whose range is [lo, hi], lo <= 0 <= hi:
+// for ops that quantize what they compute (ops::LayerNormToU8) and so find the range themselves.
+U8Params U8ParamsForRange(float lo, float hi, int32_t max_code = 255);
+
 namespace reference {
 U8Params QuantizeU8(const float* x, int64_t n, uint8_t* q, int32_t max_code = 255);
 }  // namespace reference
