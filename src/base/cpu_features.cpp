@@ -10,7 +10,7 @@ bool CpuHasAvx512() {
     const char* cap = std::getenv("MMSERVE_CPU_ISA");
     if (cap && std::strcmp(cap, "generic") == 0) return false;
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512vl");
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
   }();
   return has;
 }

@@ -7,7 +7,7 @@
 
 namespace mms {
 
-// AVX-512 F, BW and VL are present and not switched off by MMSERVE_CPU_ISA=generic.
+// AVX-512 F, BW, VL and DQ are present and not switched off by MMSERVE_CPU_ISA=generic.
 bool CpuHasAvx512();
 
 }  // namespace mms

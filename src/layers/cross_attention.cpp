@@ -105,7 +105,7 @@ void CrossAttention(const float* q, int64_t q_stride, std::span<const CrossAtten
   for (const auto& c : chunks) max_kv = std::max(max_kv, c.kv_rows);
   const int64_t items = rows * s.heads;
   threads = std::max(1, std::min<int>(threads, static_cast<int>(items)));
-  const auto attend = ops::CpuHasAvx512() ? AttendOneAvx512 : AttendOneBaseline;
+  const auto attend = mms::CpuHasAvx512() ? AttendOneAvx512 : AttendOneBaseline;
 #pragma omp parallel num_threads(threads)
   {
     float* scores = scratch + static_cast<size_t>(omp_get_thread_num()) * static_cast<size_t>(max_kv);

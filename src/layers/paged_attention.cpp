@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/ops/fast_exp.h"
+#include "engine/ops/fast_exp_avx512.h"
 
 namespace mms::layers {
 
@@ -24,11 +25,17 @@ size_t ChunkOfRow(std::span<const AttentionChunk> chunks, int64_t t) {
   return lo;
 }
 
-// Per work item: n_rep query heads' accumulators, running max and sum, and the scores of
-// one block.
+// Query rows of one chunk that a work item takes together (AttendTileAvx512): each key and
+// value row is then read once for all of them, and the scores and softmax run 16 rows wide.
+constexpr int kTileRows = 16;
+
+// Per work item, the larger of: a row item's n_rep query heads' accumulators, running max
+// and sum, and the scores of one block; a tile item's transposed queries [hd][16],
+// accumulators [16][hd], scores of one block [bt][16] and 16 rescaling factors.
 size_t ItemScratch(const PagedAttentionShape& s, int block_tokens) {
   const size_t n_rep = static_cast<size_t>(s.heads / s.kv_heads);
-  return n_rep * (static_cast<size_t>(s.head_dim) + static_cast<size_t>(block_tokens) + 2);
+  const size_t hd = static_cast<size_t>(s.head_dim), bt = static_cast<size_t>(block_tokens);
+  return std::max(n_rep * (hd + bt + 2), kTileRows * (2 * hd + bt + 1));
 }
 
 }  // namespace
@@ -221,6 +228,118 @@ MMS_TARGET_AVX512 void AttendItemAvx512(const AttendArgs& a, int64_t item, float
   }
 }
 
+// Up to kTileRows consecutive rows of one chunk.
+struct Tile {
+  int64_t row_begin;
+  int rows;
+  size_t chunk;
+};
+
+// Scores of NK consecutive keys for the 16 rows of a tile, keys at k (row stride kv_width),
+// written to scores[x][16]; a key after a row's own position scores -inf for that row (the
+// lanes past the tile's rows see every key, so their sums stay finite). qt: [hd][16].
+template <int NK>
+MMS_TARGET_AVX512 inline __m512 ScoreKeys16(const float* qt, const float* k, int64_t kv_width, int hd,
+                                            int64_t first_key, int64_t p0, float* scores, __m512 block_max) {
+  __m512 acc[NK];
+  for (int x = 0; x < NK; ++x) acc[x] = _mm512_setzero_ps();
+  for (int d = 0; d < hd; ++d) {
+    const __m512 q = _mm512_loadu_ps(qt + 16 * d);
+    for (int x = 0; x < NK; ++x) acc[x] = _mm512_fmadd_ps(q, _mm512_set1_ps(k[x * kv_width + d]), acc[x]);
+  }
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  for (int x = 0; x < NK; ++x) {
+    // Row i (position p0 + i) sees key first_key + x when p0 + i >= first_key + x.
+    const __mmask16 sees = _mm512_cmpge_epi32_mask(lane, _mm512_set1_epi32(static_cast<int32_t>(first_key + x - p0)));
+    const __m512 sc = _mm512_mask_blend_ps(sees, _mm512_set1_ps(-INFINITY), acc[x]);
+    _mm512_storeu_ps(scores + 16 * x, sc);
+    block_max = _mm512_max_ps(block_max, sc);
+  }
+  return block_max;
+}
+
+// A tile of prefill rows and kv head g, for head_dim a multiple of 16: per query head of the
+// group, the tile's queries are transposed (scaled by 1/sqrt(hd)) so that one key row
+// gives the 16 rows' scores in hd multiply-adds, with the running softmax 16 rows wide and
+// P·V accumulated for the 16 rows at once, each value vector loaded once for all of them.
+// A row item per query row (AttendItemAvx512) did a horizontal sum per score and a scalar
+// exp per probability.
+MMS_TARGET_AVX512 void AttendTileAvx512(const AttendArgs& a, const Tile& tile, int g, float* mine) {
+  const PagedAttentionShape& s = *a.s;
+  const int hd = s.head_dim;
+  const int nv = hd / 16;
+  const int n_rep = s.heads / s.kv_heads;
+  const int bt = a.bt;
+  const int64_t kv_width = a.kv_width;
+  const AttentionChunk& c = a.chunks[tile.chunk];
+  const int64_t p0 = c.first_position + (tile.row_begin - c.row_begin);  // the tile's first row's position
+  const int64_t last = p0 + tile.rows - 1;                               // the last row attends to [0, last]
+  float* qt = mine;                                                      // [hd][16]
+  float* acc = qt + static_cast<size_t>(hd) * kTileRows;                 // [16][hd]
+  float* scores = acc + static_cast<size_t>(hd) * kTileRows;             // [bt][16]
+  float* factor = scores + static_cast<size_t>(bt) * kTileRows;          // [16]
+  const int64_t blocks = last / bt + 1;
+
+  for (int r = 0; r < n_rep; ++r) {
+    const int64_t h = static_cast<int64_t>(g) * n_rep + r;
+    for (int i = 0; i < kTileRows; ++i) {
+      if (i < tile.rows) {
+        const float* qi = a.q + (tile.row_begin + i) * a.q_stride + h * hd;
+        for (int d = 0; d < hd; ++d) qt[d * kTileRows + i] = qi[d] * a.scale;
+      } else {
+        for (int d = 0; d < hd; ++d) qt[d * kTileRows + i] = 0.0f;
+      }
+    }
+    std::fill(acc, acc + static_cast<size_t>(hd) * kTileRows, 0.0f);
+    __m512 run_max = _mm512_set1_ps(-INFINITY), run_sum = _mm512_setzero_ps();
+
+    for (int64_t b = 0; b < blocks; ++b) {
+      const int n = static_cast<int>(std::min<int64_t>(bt, last + 1 - b * bt));
+      const float* keys = a.cache->keys(c.block_table[b], a.layer) + static_cast<int64_t>(g) * hd;
+      const float* values = a.cache->values(c.block_table[b], a.layer) + static_cast<int64_t>(g) * hd;
+      __m512 block_max = _mm512_set1_ps(-INFINITY);
+      int j = 0;
+      for (; j + 4 <= n; j += 4) {
+        block_max = ScoreKeys16<4>(qt, keys + j * kv_width, kv_width, hd, b * bt + j, p0, scores + 16 * j, block_max);
+      }
+      for (; j < n; ++j) {
+        block_max = ScoreKeys16<1>(qt, keys + j * kv_width, kv_width, hd, b * bt + j, p0, scores + 16 * j, block_max);
+      }
+      // Every row sees position 0, so after the first block every lane's maximum is finite;
+      // on it, exp(-inf - max) = 0 rescales the empty sums.
+      const __m512 new_max = _mm512_max_ps(run_max, block_max);
+      const __m512 correction = ops::Exp16(_mm512_sub_ps(run_max, new_max));
+      __m512 sum = _mm512_setzero_ps();
+      for (j = 0; j < n; ++j) {
+        const __m512 p = ops::Exp16(_mm512_sub_ps(_mm512_loadu_ps(scores + 16 * j), new_max));
+        _mm512_storeu_ps(scores + 16 * j, p);
+        sum = _mm512_add_ps(sum, p);
+      }
+      run_sum = _mm512_fmadd_ps(run_sum, correction, sum);
+      run_max = new_max;
+      _mm512_storeu_ps(factor, correction);
+      for (int v = 0; v < nv; ++v) {
+        __m512 o[kTileRows];
+        for (int i = 0; i < kTileRows; ++i) {
+          o[i] = _mm512_mul_ps(_mm512_loadu_ps(acc + i * hd + 16 * v), _mm512_set1_ps(factor[i]));
+        }
+        for (j = 0; j < n; ++j) {
+          const __m512 vj = _mm512_loadu_ps(values + j * kv_width + 16 * v);
+          for (int i = 0; i < kTileRows; ++i) o[i] = _mm512_fmadd_ps(_mm512_set1_ps(scores[16 * j + i]), vj, o[i]);
+        }
+        for (int i = 0; i < kTileRows; ++i) _mm512_storeu_ps(acc + i * hd + 16 * v, o[i]);
+      }
+    }
+    _mm512_storeu_ps(factor, _mm512_div_ps(_mm512_set1_ps(1.0f), run_sum));
+    for (int i = 0; i < tile.rows; ++i) {
+      float* o = a.out + (tile.row_begin + i) * static_cast<int64_t>(s.heads) * hd + h * hd;
+      const __m512 inv = _mm512_set1_ps(factor[i]);
+      for (int v = 0; v < nv; ++v)
+        _mm512_storeu_ps(o + 16 * v, _mm512_mul_ps(_mm512_loadu_ps(acc + i * hd + 16 * v), inv));
+    }
+  }
+}
+
 // Below this many multiply-adds (scores and weighted values over every head) a step's
 // attention runs on the calling thread: a decode step of a short sequence is tens of
 // microseconds, less than a parallel region costs on a machine whose other cores are busy.
@@ -236,7 +355,6 @@ void PagedAttention(const float* q, int64_t q_stride, std::span<const AttentionC
   const AttendArgs args{q, q_stride, chunks, &s, &cache, layer, out, bt, cache.shape().row_floats(),
                         1.0f / std::sqrt(static_cast<float>(s.head_dim))};
   const int64_t total_rows = chunks.back().row_begin + chunks.back().rows;
-  const int64_t items = total_rows * s.kv_heads;
   int64_t macs = 0;
   for (const auto& c : chunks) {
     // Rows of the chunk attend to first_position + 1 .. first_position + rows positions.
@@ -245,15 +363,38 @@ void PagedAttention(const float* q, int64_t q_stride, std::span<const AttentionC
   macs *= 2 * static_cast<int64_t>(s.heads) * s.head_dim;
   const size_t per_item = ItemScratch(s, bt);
   threads = std::max(threads, 1);
-  const auto attend = ops::CpuHasAvx512() ? AttendItemAvx512 : AttendItemBaseline;
+  const bool avx512 = mms::CpuHasAvx512();
+  const auto attend = avx512 ? AttendItemAvx512 : AttendItemBaseline;
+  const bool tiled = avx512 && s.head_dim % 16 == 0 && s.head_dim <= 512;
 
-  // Items differ in length (a decode row of a long sequence against a prefill row near
+  // Work items: (tile, kv head). Where the tile kernel runs, a chunk's rows go in tiles of
+  // up to kTileRows (a decode step is a tile of one row, which takes the row kernel); else
+  // every row is its own tile.
+  std::vector<Tile> tiles;
+  tiles.reserve(static_cast<size_t>(tiled ? total_rows / kTileRows + chunks.size() : total_rows));
+  for (size_t ci = 0; ci < chunks.size(); ++ci) {
+    const int step = tiled ? kTileRows : 1;
+    for (int64_t i = 0; i < chunks[ci].rows; i += step) {
+      tiles.push_back({chunks[ci].row_begin + i, static_cast<int>(std::min<int64_t>(step, chunks[ci].rows - i)), ci});
+    }
+  }
+  const int64_t items = static_cast<int64_t>(tiles.size()) * s.kv_heads;
+
+  // Items differ in length (a decode row of a long sequence against a prefill tile near
   // its start): dynamic schedule.
 #pragma omp parallel num_threads(threads) if (items > 1 && macs >= kParallelMacs)
   {
     float* mine = scratch + per_item * static_cast<size_t>(omp_get_thread_num());
-#pragma omp for schedule(dynamic, 4)
-    for (int64_t item = 0; item < items; ++item) attend(args, item, mine);
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t item = 0; item < items; ++item) {
+      const Tile& tile = tiles[static_cast<size_t>(item / s.kv_heads)];
+      const int g = static_cast<int>(item % s.kv_heads);
+      if (tile.rows > 1) {
+        AttendTileAvx512(args, tile, g, mine);
+      } else {
+        attend(args, tile.row_begin * s.kv_heads + g, mine);
+      }
+    }
   }
 }
 

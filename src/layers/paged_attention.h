@@ -40,7 +40,9 @@ void WriteKvRows(std::span<const AttentionChunk> chunks, const float* k, const f
 // out[t, heads * head_dim] = softmax(q_t · K^T / sqrt(head_dim)) · V per head, with
 // q row t at q + t * q_stride (heads * head_dim floats). Chunks in row order, covering
 // rows [0, T) without gaps. The block tables were checked by the caller. Float32 with a
-// running (max-subtracted) softmax over the cache blocks; parallel over rows × kv heads.
+// running (max-subtracted) softmax over the cache blocks; parallel over kv heads × tiles of
+// up to 16 rows of a chunk (a prefill's rows share each key and value read; on AVX-512 with
+// head_dim a multiple of 16) or single rows (decode steps, other CPUs and head sizes).
 void PagedAttention(const float* q, int64_t q_stride, std::span<const AttentionChunk> chunks,
                     const PagedAttentionShape& shape, const PagedKvCache& cache, int layer, float* out, float* scratch,
                     int threads);

@@ -80,11 +80,13 @@ TEST_P(PagedAttentionTest, BlockedMatchesReferenceOnMixedChunks) {
     }
   }
   // Chunks: a decode at position 0, a long decode, a prefill starting mid-block, a prefill
-  // from 0, a decode on a block boundary. Block tables are shuffled block ids.
+  // from 0, a decode on a block boundary; prefills of more rows than one tile of the tiled
+  // kernel (16), from 0 and from mid-block, ending mid-tile; a chunk of two rows. Block
+  // tables are shuffled block ids.
   struct Spec {
     int first, rows;
   };
-  const Spec specs[] = {{0, 1}, {70, 1}, {13, 9}, {0, 11}, {p.block_tokens * 3, 1}};
+  const Spec specs[] = {{0, 1}, {70, 1}, {13, 9}, {0, 11}, {p.block_tokens * 3, 1}, {21, 33}, {0, 40}, {5, 2}};
   std::vector<std::vector<int32_t>> tables;
   std::vector<layers::AttentionChunk> chunks;
   int64_t rows = 0;

@@ -4,13 +4,15 @@
 // [-87.3, 88.3]; 0 below that (where expf is denormal or 0), exp(88.3) above. NaN in gives an unspecified finite or NaN value: callers do not
 // pass NaN.
 //
-// Also here: the CPU feature test of the AVX-512 variants that the engine's own loops are
-// compiled in (the project builds for baseline x86-64; the variants carry a target
-// attribute and are picked at run time).
+// Also here: the target attribute of the AVX-512 variants that the engine's own loops are
+// compiled in (the project builds for baseline x86-64; the variants are picked at run time
+// by CpuHasAvx512, base/cpu_features.h, which MMSERVE_CPU_ISA=generic turns off).
 #pragma once
 
 #include <bit>
 #include <cstdint>
+
+#include "base/cpu_features.h"
 
 namespace mms::ops {
 
@@ -33,13 +35,6 @@ inline float ExpApprox(float x) {
   // 2^n through the exponent field, n in [-126, 127] after the clamp.
   const float scale = std::bit_cast<float>(static_cast<int32_t>((static_cast<int32_t>(n) + 127) << 23));
   return x < lo ? 0.0f : y * scale;
-}
-
-// Whether this CPU runs the AVX-512 (F, VL, BW, DQ) variants. Probed once.
-inline bool CpuHasAvx512() {
-  static const bool yes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-                          __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");
-  return yes;
 }
 
 }  // namespace mms::ops
