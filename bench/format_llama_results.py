@@ -3,10 +3,12 @@
 
   format_llama_results.py RESULTS.jsonl --model DIR [--pairs "bf16:F16 int8:Q8_0"]
   format_llama_results.py --progress < lines        (one short line per result, while running)
+  format_llama_results.py --ceiling-args --model DIR (the matmul ceiling tool's --shapes/--layers
+                                                     for the model's linear layers)
 
 Lines: {"engine": "mmserve"|"llama.cpp"|"machine", "precision", "mode": prompt|decode|serve|
-llama-bench|bandwidth, ...} as bench/llama_bench_client.py, llama-bench -o jsonl and
-bench/memory_bandwidth.cpp print them.
+llama-bench|bandwidth|ceiling, ...} as bench/llama_bench_client.py, llama-bench -o jsonl and
+bench/memory_bandwidth.cpp and bench/matmul_ceiling.cpp print them.
 """
 import argparse
 import json
@@ -33,6 +35,8 @@ def progress(lines):
                  f"p99 {j['ttft_p99_s']:.2f} s ({j['requests']} requests, {j['wall_s']:.0f} s)")
         elif m == "llama-bench":
             s = f"llama-bench pp{j['n_prompt']}/tg{j['n_gen']}: {j['avg_ts']:.2f} tok/s"
+        elif m == "ceiling":
+            s = f"matmul ceiling, M = {j['m']}: {j['gflops_per_s']:.1f} GFLOP/s ({j['impl']})"
         elif m == "bandwidth":
             s = f"bandwidth: copy {j['copy_gb_s']:.1f} GB/s, read {j['read_gb_s']:.1f} GB/s ({j['threads']} threads)"
         else:
@@ -49,6 +53,23 @@ def weights_per_token(model_dir):
     q, kv = c["num_attention_heads"] * hd, c["num_key_value_heads"] * hd
     per_layer = d * (q + 2 * kv) + q * d + 3 * d * inter
     return layers * per_layer + c["vocab_size"] * d, layers * (q + 2 * kv + d + 2 * inter + d) + c["vocab_size"]
+
+
+def linear_shapes(model_dir):
+    """The (K, N) of one layer's products as mmserve stacks them (q|k|v, o, gate|up, down), and the layer count."""
+    with open(os.path.join(model_dir, "config.json")) as f:
+        c = json.load(f)
+    d, inter = c["hidden_size"], c["intermediate_size"]
+    hd = c.get("head_dim") or d // c["num_attention_heads"]
+    q, kv = c["num_attention_heads"] * hd, c["num_key_value_heads"] * hd
+    return [(d, q + 2 * kv), (q, d), (d, 2 * inter), (inter, d)], c["num_hidden_layers"]
+
+
+def prompt_flop_per_token(model_dir):
+    """Matrix-product FLOPs per prompt token in the transformer layers: what the ceiling tool times.
+    Attention's products (2% at 512 tokens on this shape) and the lm_head (last position only) are left out."""
+    shapes, layers = linear_shapes(model_dir)
+    return 2 * layers * sum(k * n for k, n in shapes)
 
 
 def fmt(x, digits=1):
@@ -84,9 +105,14 @@ def main():
     ap.add_argument("--model")
     ap.add_argument("--pairs", default="bf16:F16 int8:Q8_0")
     ap.add_argument("--progress", action="store_true")
+    ap.add_argument("--ceiling-args", action="store_true")
     a = ap.parse_args()
     if a.progress:
         progress(sys.stdin)
+        return
+    if a.ceiling_args:
+        shapes, layers = linear_shapes(a.model)
+        print("--shapes " + ",".join(f"{k}x{n}" for k, n in shapes) + f" --layers {layers}")
         return
     with open(a.results) as f:
         rows = [json.loads(line) for line in f if line.strip()]
@@ -95,11 +121,14 @@ def main():
     peer = {}
     serve = {}   # (engine, precision, streams) -> row
     bandwidth = None
+    ceiling = {}  # (precision, M) -> GFLOP/s of oneDNN's matmul alone on the model's shapes
     reached = {}  # mmserve precision -> GB/s its single-stream generation streamed
     for r in rows:
         e, p, m = r.get("engine"), r.get("precision"), r.get("mode")
         if m == "bandwidth":
             bandwidth = r
+        elif m == "ceiling":
+            ceiling[(p, r["m"])] = r["gflops_per_s"]
         elif m == "prompt":
             ours[(p, f"pp{r['tokens']}")] = r["tok_s"]
         elif m == "decode":
@@ -209,6 +238,17 @@ def main():
         for n in ("pp128", "pp512"):
             if o in our_precs and q in peer_precs:
                 check(f"prompt {n} {o} vs {q}", ratio(ours.get((o, n)), peer.get((q, n))), 2.0)
+    if a.model and os.path.exists(os.path.join(a.model, "config.json")):
+        flop = prompt_flop_per_token(a.model)
+        for (p, m), top in sorted(ceiling.items()):
+            tok_s = ours.get((p, f"pp{m}"))
+            if tok_s is None:
+                print(f"   prompt pp{m} {p} of the {p} matmul ceiling: not measured (no mmserve {p} prompt at {m} tokens)")
+                continue
+            share = tok_s * flop / 1e9 / top
+            print(f"   prompt pp{m} {p} of the {p} matmul ceiling: {tok_s:.1f} tok/s x {flop / 1e9:.2f} GFLOP/token = "
+                  f"{tok_s * flop / 1e9:.0f} / {top:.0f} GFLOP/s = {share:.0%} (target >= 50%) "
+                  f"{'met' if share >= 0.5 else 'NOT met'}")
     for o, _ in pairs:
         one, sixteen = serve.get(("mmserve", o, 1)), serve.get(("mmserve", o, 16))
         check(f"16 streams / single stream, mmserve {o}",

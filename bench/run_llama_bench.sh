@@ -7,7 +7,10 @@
 #   2. serving: total generated tokens/s and time to first token p50/p99 with 1, 4, 16 and
 #      64 concurrent streams (128-token prompts, 64 generated tokens) through mmserve's
 #      server and through llama-server with as many slots (-np), bf16 vs F16 and int8 vs Q8_0;
-#   3. memory bandwidth (a 1 GiB copy, 2 threads) and the GB/s single-stream decoding reaches.
+#   3. memory bandwidth (a 1 GiB copy, 2 threads) and the GB/s single-stream decoding reaches;
+#   4. the bf16 matmul ceiling: oneDNN's bf16 matmul alone on the model's linear shapes with M =
+#      each prompt length (mmserve-matmul-ceiling), against which mmserve's bf16 prompt
+#      processing is held (its share of that GFLOP/s, target >= 50%).
 #
 #   bench/run_llama_bench.sh          (~25 min on 2 cores once the peers are built; see bench/README.md)
 #
@@ -27,6 +30,7 @@
 #   SERVE_PAIRS="bf16:F16 int8:Q8_0" STREAMS="1 4 16 64" PROMPT_LENGTHS="128 512"
 #   TG_TOKENS=128 SERVE_PROMPT=128 SERVE_GEN=64 PROMPT_REPEATS=2 DECODE_REPEATS=1
 #   LLAMA_BENCH_REPEATS=2 SERVE_MIN_REQUESTS=4 BANDWIDTH_MIB=1024
+#   CEILING_BIN=<MMSERVE_BIN's folder>/mmserve-matmul-ceiling (CEILING_BIN= skips step 4)
 #   RESULTS=bench/out/llama_results.jsonl LLAMA_DIR=bench/out/llama.cpp-build
 #   LLAMA_POLL= (llama.cpp's --poll 0..100 for llama-bench and llama-server; unset = its
 #   default, 50: its threads spin between ops, which a busy machine punishes hard)
@@ -53,6 +57,7 @@ DECODE_REPEATS=${DECODE_REPEATS:-1}
 LLAMA_BENCH_REPEATS=${LLAMA_BENCH_REPEATS:-2}
 SERVE_MIN_REQUESTS=${SERVE_MIN_REQUESTS:-4}
 BANDWIDTH_MIB=${BANDWIDTH_MIB:-1024}
+CEILING_BIN=${CEILING_BIN-$(dirname "$MMSERVE_BIN")/mmserve-matmul-ceiling}
 RESULTS=${RESULTS:-$OUT/llama_results.jsonl}
 LLAMA_DIR=${LLAMA_DIR:-$PWD/$OUT/llama.cpp-build}
 LLAMA_POLL=${LLAMA_POLL:-}
@@ -71,6 +76,8 @@ if [ ! -x "$PEERS/llama.cpp/build.sh" ] || [ ! -x "$PEERS/llama.cpp/convert.sh" 
       "nothing to compare with; set PEERS=/path/to/peers if it lives elsewhere."
 fi
 [ -x "$MMSERVE_BIN" ] || die "no mmserve binary at $MMSERVE_BIN: cmake --build build --target mmserve (or set MMSERVE_BIN)"
+[ -z "$CEILING_BIN" ] || [ -x "$CEILING_BIN" ] ||
+  die "no matmul ceiling tool at $CEILING_BIN: cmake --build build --target mmserve-matmul-ceiling (or CEILING_BIN= to skip it)"
 $PY -c 'import numpy' 2>/dev/null || die "$PY cannot import numpy (apt-get install python3-numpy)"
 command -v curl >/dev/null || die "curl is needed to wait for the servers"
 
@@ -196,6 +203,17 @@ client() {  # URL API TAG MODE ARGS...
 note "bandwidth: ${BANDWIDTH_MIB} MiB copy, $THREADS threads"
 run_child "$TMP/out" "$TMP/err" "$OUT/memory_bandwidth" "$BANDWIDTH_MIB" 5 || die "memory_bandwidth failed"
 keep "$TMP/out" '{"engine":"machine"}'
+
+if [ -n "$CEILING_BIN" ] && [[ " $MMSERVE_PRECISIONS " == *" bf16 "* ]]; then
+  note "matmul ceiling: oneDNN bf16 matmul alone on the model's linear shapes, M = $PROMPT_LENGTHS"
+  CEILING_SHAPES=$($PY bench/format_llama_results.py --ceiling-args --model "$MODEL")
+  for n in $PROMPT_LENGTHS; do
+    run_child "$TMP/out" "$TMP/err" "$CEILING_BIN" --case "$(basename "$MODEL")-pp$n" --tokens "$n" $CEILING_SHAPES \
+      --batches 1 --precisions bf16 --threads "$THREADS" --min-time 1 ||
+      { tail -5 "$TMP/err" >&2; die "mmserve-matmul-ceiling failed (M = $n)"; }
+    keep "$TMP/out" '{"engine":"ceiling","mode":"ceiling"}'
+  done
+fi
 
 note "llama-bench: pp${PROMPT_LENGTHS// /,pp} and tg$TG_TOKENS, -t $THREADS -r $LLAMA_BENCH_REPEATS (load average $(cut -d' ' -f1-3 /proc/loadavg))"
 for t in $GGUF_TYPES; do
