@@ -60,23 +60,32 @@ Image DecodeImage(std::string_view bytes, const DecodeLimits& limits) {
   ThrowUnsupportedMedia("image: unrecognized format (expected JPEG, PNG, BMP, WebP or GIF)");
 }
 
-Image DecodeImageWithinRequest(std::string_view bytes, const DecodeLimits& limits, uint64_t* pixels_left,
-                               uint64_t request_pixel_limit) {
+bool PixelBudget::Take(uint64_t n) {
+  uint64_t left = left_.load(std::memory_order_relaxed);
+  do {
+    if (n > left) return false;
+  } while (!left_.compare_exchange_weak(left, left - n, std::memory_order_relaxed));
+  return true;
+}
+
+Image DecodeImageWithinRequest(std::string_view bytes, const DecodeLimits& limits, PixelBudget* budget) {
+  if (!budget) return DecodeImage(bytes, limits);
+  const auto over_request = [&] {
+    return Error(ErrorCode::kTooLarge, "the request's images together have more than " +
+                                           std::to_string(budget->limit()) + " pixels (the per-request limit)");
+  };
   DecodeLimits bound = limits;
-  const bool request_bound = pixels_left && *pixels_left < bound.max_pixels;
-  if (request_bound) bound.max_pixels = std::max<uint64_t>(*pixels_left, 1);
+  const uint64_t left = budget->left();
+  const bool request_bound = left < bound.max_pixels;
+  if (request_bound) bound.max_pixels = std::max<uint64_t>(left, 1);
   Image image;
   try {
     image = DecodeImage(bytes, bound);
   } catch (const Error& e) {
     if (e.code() != ErrorCode::kTooLarge || !request_bound) throw;
-    throw Error(ErrorCode::kTooLarge, "the request's images together have more than " +
-                                          std::to_string(request_pixel_limit) + " pixels (the per-request limit)");
+    throw over_request();
   }
-  if (pixels_left) {
-    const uint64_t used = static_cast<uint64_t>(image.width) * static_cast<uint64_t>(image.height);
-    *pixels_left -= std::min(used, *pixels_left);
-  }
+  if (!budget->Take(static_cast<uint64_t>(image.width) * static_cast<uint64_t>(image.height))) throw over_request();
   return image;
 }
 

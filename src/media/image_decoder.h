@@ -1,6 +1,7 @@
 // Image decoding: bytes in, an Image in the mode PIL would open it in.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -30,11 +31,26 @@ struct DecodeLimits {
 // over a limit -> Error(kTooLarge, ...).
 Image DecodeImage(std::string_view bytes, const DecodeLimits& limits = {});
 
-// DecodeImage within what is left of a request's pixel budget as well: `*pixels_left`
-// (which started at `request_pixel_limit`) lowers limits.max_pixels, an image over it is
-// Error(kTooLarge) naming the per-request limit, and the image's pixels are taken from it.
-// pixels_left null: DecodeImage alone.
-Image DecodeImageWithinRequest(std::string_view bytes, const DecodeLimits& limits, uint64_t* pixels_left,
-                               uint64_t request_pixel_limit);
+// What one request has left of its pixel limit, shared by the threads that decode its
+// images at the same time.
+class PixelBudget {
+ public:
+  explicit PixelBudget(uint64_t limit) : limit_(limit), left_(limit) {}
+  uint64_t limit() const { return limit_; }
+  uint64_t left() const { return left_.load(std::memory_order_relaxed); }
+  // Takes n pixels, or nothing and false when fewer than n are left.
+  bool Take(uint64_t n);
+
+ private:
+  const uint64_t limit_;
+  std::atomic<uint64_t> left_;
+};
+
+// DecodeImage within what is left of a request's pixel budget as well: what the budget has
+// left lowers limits.max_pixels, an image over it is Error(kTooLarge) naming the
+// per-request limit, and the image's pixels are taken from it (an image that other
+// threads' images of the request outran while it decoded fails the same way).
+// budget null: DecodeImage alone.
+Image DecodeImageWithinRequest(std::string_view bytes, const DecodeLimits& limits, PixelBudget* budget);
 
 }  // namespace mms::media

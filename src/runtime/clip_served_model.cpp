@@ -4,12 +4,15 @@
 
 #include <algorithm>
 #include <cstring>
-#include <stdexcept>
 #include <filesystem>
+#include <future>
+#include <stdexcept>
+#include <thread>
 
 #include "base/error.h"
 #include "base/file_util.h"
 #include "base/logger.h"
+#include "base/worker_pool.h"
 #include "engine/op_profile.h"
 #include "models/clip/clip_scoring.h"
 #include "runtime/weights_fingerprint.h"
@@ -186,6 +189,11 @@ std::shared_ptr<ClipServedModel> ClipServedModel::Load(const std::string& name, 
   }
   m->pipeline_ = models::ClipPipeline::Load(dir, clip);
   m->threads_per_instance_ = clip.threads;
+  // A request's images decode on as many threads as the towers may use (--threads, or every
+  // core), so that a batch of images is not decoded one after another on one core while the
+  // others wait for it; with one core there is no pool and they decode on the request's thread.
+  const int decode_threads = clip.threads > 0 ? clip.threads : static_cast<int>(std::thread::hardware_concurrency());
+  if (decode_threads > 1) m->preprocess_pool_ = std::make_unique<WorkerPool>(std::min(decode_threads, 16));
   if (caching) {
     if (CheckpointState(dir) != files_before) {
       ThrowInvalidModel("the files of " + dir + " changed while it was loading; load it again");
@@ -475,7 +483,7 @@ ClipServedModel::ItemsOutcome ClipServedModel::EmbedItems(const std::vector<std:
   // compute_input: tokenizing, the cache lookup and preprocessing, without the waits between chunks.
   const uint64_t lookup_ns = NanosSince(start);
   uint64_t preprocess_ns = 0;
-  uint64_t request_pixels_left = pipeline_->options().max_request_pixels;
+  media::PixelBudget request_pixels(pipeline_->options().max_request_pixels);
   try {
     auto submit_texts = [&] {
       if (!missing_ids.empty() && text_futures.empty()) text_futures = text_batcher_->SubmitMany(std::move(missing_ids), timeout);
@@ -488,10 +496,11 @@ ClipServedModel::ItemsOutcome ClipServedModel::EmbedItems(const std::vector<std:
         stages.Lap("wait_for_encoders");
       }
       const auto preprocess_start = Clock::now();
-      std::vector<std::vector<float>> pixels;
+      std::vector<std::string_view> part;
       for (size_t j = first; j < std::min(first + chunk, image_misses.size()); ++j) {
-        pixels.push_back(pipeline_->PreprocessImage(encoded_images[image_misses[j]], &request_pixels_left));
+        part.push_back(encoded_images[image_misses[j]]);
       }
+      std::vector<std::vector<float>> pixels = PreprocessImages(part, request_pixels);
       preprocess_ns += NanosSince(preprocess_start);
       stages.Lap("image_decode_preprocess");
       submit_texts();
@@ -536,6 +545,26 @@ ClipServedModel::ItemsOutcome ClipServedModel::EmbedItems(const std::vector<std:
     out.cache_ns += NanosSince(store_start);
   }
   return out;
+}
+
+std::vector<std::vector<float>> ClipServedModel::PreprocessImages(const std::vector<std::string_view>& encoded,
+                                                                  media::PixelBudget& budget) const {
+  std::vector<std::vector<float>> pixels;
+  pixels.reserve(encoded.size());
+  if (!preprocess_pool_ || encoded.size() < 2) {
+    for (auto bytes : encoded) pixels.push_back(pipeline_->PreprocessImage(bytes, &budget));
+    return pixels;
+  }
+  std::vector<std::future<std::vector<float>>> done;
+  done.reserve(encoded.size());
+  for (auto bytes : encoded) {
+    done.push_back(
+        preprocess_pool_->Submit([this, bytes, &budget] { return pipeline_->PreprocessImage(bytes, &budget); }));
+  }
+  // Every task ends before this returns or throws: they read the request's bytes and budget.
+  for (auto& f : done) f.wait();
+  for (auto& f : done) pixels.push_back(f.get());  // the first failed image's error, in request order
+  return pixels;
 }
 
 ClipServedModel::JointResult ClipServedModel::EmbedBoth(const std::vector<std::string_view>& encoded_images,

@@ -27,6 +27,7 @@
 
 namespace mms {
 class Logger;
+class WorkerPool;
 }
 
 namespace mms::runtime {
@@ -113,8 +114,13 @@ class ClipServedModel final : public ServedModel {
                           std::optional<std::chrono::microseconds> timeout, std::chrono::steady_clock::time_point start,
                           JointResult& r);
   void RecordCacheLookup(const EmbeddingCache::Lookup& found, size_t items);
+  // Decoded and preprocessed images, in order, on preprocess_pool_ when there is one; the
+  // first bad image's error (in request order) once every image of the call has finished.
+  std::vector<std::vector<float>> PreprocessImages(const std::vector<std::string_view>& encoded,
+                                                   media::PixelBudget& budget) const;
 
   std::unique_ptr<models::ClipPipeline> pipeline_;
+  std::unique_ptr<WorkerPool> preprocess_pool_;               // null with one thread
   std::vector<std::unique_ptr<Workspace>> image_workspaces_;  // one per instance
   std::vector<std::unique_ptr<Workspace>> text_workspaces_;   // one per instance
   int threads_per_instance_ = 0;

@@ -57,9 +57,8 @@ ImageFeatureEncoder::ImageFeatureEncoder(const std::string& name, const models::
 
 ImageFeatureEncoder::~ImageFeatureEncoder() { Shutdown(std::chrono::milliseconds(0)); }
 
-std::vector<float> ImageFeatureEncoder::Preprocess(const std::string& bytes, uint64_t* request_pixels_left) const {
-  const media::Image image = media::DecodeImageWithinRequest(bytes, options_.decode_limits, request_pixels_left,
-                                                             options_.max_request_pixels);
+std::vector<float> ImageFeatureEncoder::Preprocess(const std::string& bytes, media::PixelBudget* request_budget) const {
+  const media::Image image = media::DecodeImageWithinRequest(bytes, options_.decode_limits, request_budget);
   media::Image rgb = media::CompositeOnWhite(image);
   if (options_.pad_to_square) rgb = media::PadToSquare(rgb, pad_fill_);
   std::vector<float> pixels(static_cast<size_t>(3 * encoder_.image_size() * encoder_.image_size()));
@@ -89,13 +88,13 @@ std::vector<ImageFeatures> ImageFeatureEncoder::Encode(const std::vector<std::st
     }
   }
   // Preprocess every miss first, so a bad image fails the request before anything queues.
-  uint64_t pixels_left = options_.max_request_pixels;
+  media::PixelBudget budget(options_.max_request_pixels);
   std::vector<size_t> missing;
   std::vector<Pixels> pixels;
   for (size_t i = 0; i < n; ++i) {
     if (have[i]) continue;
     try {
-      pixels.push_back(std::make_shared<const std::vector<float>>(Preprocess(images[i], &pixels_left)));
+      pixels.push_back(std::make_shared<const std::vector<float>>(Preprocess(images[i], &budget)));
     } catch (const Error& e) {
       throw Error(e.code(), (i < where.size() ? where[i] : "image " + std::to_string(i)) + ": " + e.what());
     }

@@ -69,7 +69,7 @@ class ImageFeatureEncoder {
   std::vector<ImageFeatures> Encode(const std::vector<std::string>& images, const std::vector<std::string>& where);
 
   // The pixels the tower receives for one image: [3, size, size].
-  std::vector<float> Preprocess(const std::string& image, uint64_t* request_pixels_left) const;
+  std::vector<float> Preprocess(const std::string& image, media::PixelBudget* request_budget) const;
 
   ImageFeatureStats Stats() const;
   void Shutdown(std::chrono::milliseconds deadline);

@@ -422,9 +422,13 @@ namespace {
 
 // Many large images in one request cost decoding time in proportion to their pixels:
 // the request's images together are held to --max-request-pixels.
-TEST(RequestPixelsTest, ImagesOfOneRequestShareAPixelBudget) {
+// With --threads 2 the images decode on two threads at once (ClipServedModel's pool) and
+// still share the one budget.
+class RequestPixelsTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(RequestPixelsTest, ImagesOfOneRequestShareAPixelBudget) {
   // chelsea_q90.jpg is 451 x 300 = 135,300 pixels: two fit in 300,000, three do not.
-  ServerProcess server({"--threads", "1", "--max-request-pixels", "300000", "--cache-bytes", "0"});
+  ServerProcess server({"--threads", GetParam(), "--max-request-pixels", "300000", "--cache-bytes", "0"});
   const std::string image = Base64Encode(ReadFileBytes(SourcePath("tests/data/clip-reference/images/chelsea_q90.jpg")));
   auto request = [&](int n) {
     json inputs = json::array();
@@ -440,6 +444,8 @@ TEST(RequestPixelsTest, ImagesOfOneRequestShareAPixelBudget) {
   EXPECT_NE(res->body.find("together have more than 300000 pixels"), std::string::npos) << res->body;
   ExpectLive(server.port());
 }
+
+INSTANTIATE_TEST_SUITE_P(DecodeThreads, RequestPixelsTest, ::testing::Values("1", "2"));
 
 }  // namespace
 }  // namespace mms::testing

@@ -1,14 +1,17 @@
 // DecodeImage as a whole: format detection, limits, decompression bombs, and robustness
 // against garbage and mutated files.
+#include "media/image_decoder.h"
+
 #include <turbojpeg.h>
 
+#include <atomic>
 #include <limits>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/file_util.h"
-#include "media/image_decoder.h"
 #include "media_test_util.h"
 #include "test_support.h"
 
@@ -94,6 +97,36 @@ TEST(ImageDecoder, ImageOverMaxPixelsIsTooLargeInEveryFormat) {
     EXPECT_EQ(ErrorCodeOf([&] { DecodeImage(bytes, limits); }, &message), ErrorCode::kTooLarge) << name;
     EXPECT_NE(message.find("24x16"), std::string::npos) << message;
   }
+}
+
+// A request's images share one pixel budget: each takes its pixels, the one that does not
+// fit is refused naming the per-request limit, and threads taking from it at once never take
+// more than it holds.
+TEST(ImageDecoder, ImagesOfARequestShareItsPixelBudget) {
+  const std::string png = SampleFiles()[0].second;  // 24 x 16 = 384 pixels
+  PixelBudget budget(2 * 384 + 100);
+  EXPECT_EQ(DecodeImageWithinRequest(png, {}, &budget).width, 24);
+  EXPECT_EQ(budget.left(), 384u + 100u);
+  EXPECT_NO_THROW(DecodeImageWithinRequest(png, {}, &budget));
+  std::string message;
+  EXPECT_EQ(ErrorCodeOf([&] { DecodeImageWithinRequest(png, {}, &budget); }, &message), ErrorCode::kTooLarge);
+  EXPECT_NE(message.find("together have more than 868 pixels"), std::string::npos) << message;
+  EXPECT_EQ(budget.left(), 100u);
+  EXPECT_NO_THROW(DecodeImageWithinRequest(png, {}, nullptr));  // no budget: the decoder's own limits only
+
+  PixelBudget shared(1000);
+  std::atomic<int> taken{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 1000; ++i) {
+        if (shared.Take(3)) taken.fetch_add(1);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(taken.load(), 333);
+  EXPECT_EQ(shared.left(), 1u);
 }
 
 // Headers that claim enormous images must be refused from the header alone: with the

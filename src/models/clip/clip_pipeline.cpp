@@ -44,9 +44,8 @@ std::vector<float> ClipPipeline::PreprocessImage(std::string_view encoded) const
   return PreprocessImage(encoded, nullptr);
 }
 
-std::vector<float> ClipPipeline::PreprocessImage(std::string_view encoded, uint64_t* request_pixels_left) const {
-  const media::Image image = media::DecodeImageWithinRequest(encoded, options_.decode_limits, request_pixels_left,
-                                                             options_.max_request_pixels);
+std::vector<float> ClipPipeline::PreprocessImage(std::string_view encoded, media::PixelBudget* request_budget) const {
+  const media::Image image = media::DecodeImageWithinRequest(encoded, options_.decode_limits, request_budget);
   std::vector<float> pixels(image_floats());
   media::PreprocessImage(image, preprocess_, options_.image_pipeline, pixels.data());
   return pixels;

@@ -52,10 +52,10 @@ class ClipPipeline {
   std::vector<int32_t> Tokenize(std::string_view text) const;
   // Decodes and preprocesses one encoded image into normalized CHW floats.
   std::vector<float> PreprocessImage(std::string_view encoded) const;
-  // The same, counting the image's pixels against what its request has left
-  // (`*request_pixels_left`, which starts at options.max_request_pixels): over it,
-  // Error(kTooLarge) before the image is decoded.
-  std::vector<float> PreprocessImage(std::string_view encoded, uint64_t* request_pixels_left) const;
+  // The same, counting the image's pixels against what its request has left (a budget that
+  // starts at options.max_request_pixels; several threads may decode a request's images at
+  // once): over it, Error(kTooLarge) before the image is decoded.
+  std::vector<float> PreprocessImage(std::string_view encoded, media::PixelBudget* request_budget) const;
 
   // Encoders over a batch. Thread-safe: concurrent callers are served one batch at a time
   // (a model instance uses every core it is given for one batch).
