@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <future>
 #include <optional>
+#include <thread>
 
 #include "base/error.h"
 #include "base/file_util.h"
@@ -14,9 +15,9 @@
 #include "media/clip_preprocess.h"
 #include "models/generative_model.h"
 #include "models/image_encoder.h"
+#include "models/speech_encoder.h"
 #include "runtime/speech_service.h"
 #include "runtime/weights_fingerprint.h"
-#include "models/speech_encoder.h"
 #include "speech/whisper_vocabulary.h"
 #include "template/chat_template.h"
 #include "text/hf_tokenizer.h"
@@ -163,6 +164,9 @@ std::unique_ptr<ImageFeatureEncoder> MakeImageEncoder(const std::string& name, i
   o.pad_to_square = settings.pad_to_square.value_or(pj.is_object() && pj.value("do_pad", false) == true);
   o.decode_limits = defaults.clip.decode_limits;
   o.max_request_pixels = defaults.clip.max_request_pixels;
+  // A request's images decode on as many threads as the model computes with.
+  o.decode_threads =
+      defaults.clip.threads > 0 ? defaults.clip.threads : static_cast<int>(std::thread::hardware_concurrency());
   // A batch of images is a large piece of work already (576 positions each at 336 px):
   // beyond 8 a bigger batch gains nothing and only holds the first images back.
   o.batcher.max_batch_size = std::clamp<int>(config.max_batch_size > 0 ? static_cast<int>(config.max_batch_size)

@@ -4,8 +4,10 @@
 #include <cmath>
 #include <cstring>
 #include <exception>
+#include <future>
 
 #include "base/error.h"
+#include "base/worker_pool.h"
 #include "layers/workspace.h"
 #include "media/vision_image.h"
 #include "models/image_encoder.h"
@@ -37,6 +39,7 @@ ImageFeatureEncoder::ImageFeatureEncoder(const std::string& name, const models::
   options_.batcher.instance_count = std::max(options_.batcher.instance_count, 1);
   for (int i = 0; i < options_.batcher.instance_count; ++i) workspaces_.push_back(std::make_unique<Workspace>());
   const size_t pixel_floats = static_cast<size_t>(3 * encoder.image_size() * encoder.image_size());
+  if (options_.decode_threads > 1) decode_pool_ = std::make_unique<WorkerPool>(std::min(options_.decode_threads, 16));
   batcher_ = std::make_unique<DynamicBatcher<Pixels, Features>>(
       name + " image encoder", options_.batcher,
       [this, pixel_floats](std::vector<Pixels>& batch, int instance) {
@@ -87,20 +90,31 @@ std::vector<ImageFeatures> ImageFeatureEncoder::Encode(const std::vector<std::st
       ++cache_hits_;
     }
   }
-  // Preprocess every miss first, so a bad image fails the request before anything queues.
+  // Preprocess every miss first, so a bad image fails the request before anything queues;
+  // several at once on decode_pool_ where there is one.
   media::PixelBudget budget(options_.max_request_pixels);
   std::vector<size_t> missing;
-  std::vector<Pixels> pixels;
   for (size_t i = 0; i < n; ++i) {
-    if (have[i]) continue;
+    if (!have[i]) missing.push_back(i);
+  }
+  if (missing.empty()) return out;
+  auto prepare = [&](size_t i) {
     try {
-      pixels.push_back(std::make_shared<const std::vector<float>>(Preprocess(images[i], &budget)));
+      return std::make_shared<const std::vector<float>>(Preprocess(images[i], &budget));
     } catch (const Error& e) {
       throw Error(e.code(), (i < where.size() ? where[i] : "image " + std::to_string(i)) + ": " + e.what());
     }
-    missing.push_back(i);
+  };
+  std::vector<Pixels> pixels;
+  pixels.reserve(missing.size());
+  if (!decode_pool_ || missing.size() < 2) {
+    for (size_t i : missing) pixels.push_back(prepare(i));
+  } else {
+    std::vector<std::future<Pixels>> prepared;
+    for (size_t i : missing) prepared.push_back(decode_pool_->Submit([&prepare, i] { return prepare(i); }));
+    for (auto& f : prepared) f.wait();  // every task ends before this returns or throws: they read the request
+    for (auto& f : prepared) pixels.push_back(f.get());  // the first failed image's error, in request order
   }
-  if (missing.empty()) return out;
   std::vector<std::future<Features>> futures = batcher_->SubmitMany(std::move(pixels));
   std::exception_ptr first_error;
   std::vector<CacheDigest> new_keys;

@@ -28,6 +28,7 @@
 
 namespace mms {
 class Workspace;
+class WorkerPool;
 }
 namespace mms::models {
 class ImageEncoder;
@@ -40,6 +41,7 @@ struct ImageFeatureOptions {
   media::DecodeLimits decode_limits;
   uint64_t max_request_pixels = 200'000'000;  // all images of one request together
   bool pad_to_square = false;                 // the original LLaVA's expand2square
+  int decode_threads = 1;                     // threads decoding one request's images at once
   BatcherConfig batcher;
   std::shared_ptr<EmbeddingCache> cache;      // null: no caching
   CacheKeyContext cache_key;
@@ -84,6 +86,7 @@ class ImageFeatureEncoder {
   size_t feature_floats_ = 0;
   std::vector<std::unique_ptr<Workspace>> workspaces_;  // one per batcher instance
   std::unique_ptr<DynamicBatcher<Pixels, Features>> batcher_;
+  std::unique_ptr<WorkerPool> decode_pool_;  // null with one decode thread
   std::atomic<uint64_t> images_{0}, cache_hits_{0}, encoded_{0};
 };
 

@@ -113,6 +113,37 @@ TEST(ImageFeatureEncoderTest, BadImagesAreRefusedNamingTheirPartBeforeAnythingRu
   }
 }
 
+// With decode threads a request's images are prepared at once: the same features in the
+// same order, the first bad image's error (in request order) naming its part, one budget.
+TEST(ImageFeatureEncoderTest, ImagesDecodedOnSeveralThreadsAnswerAsOnOne) {
+  FakeEncoder fake;
+  ImageFeatureOptions wide = Options();
+  wide.decode_threads = 3;
+  const std::vector<std::string> images = {Png("rgba"), Png("la"), Png("pad_wide"), Png("pad_tall")};
+  const std::vector<std::string> where = {"a", "b", "c", "d"};
+  const auto one = ImageFeatureEncoder("one", fake, Options()).Encode(images, where);
+  const auto several = ImageFeatureEncoder("several", fake, wide).Encode(images, where);
+  ASSERT_EQ(several.size(), images.size());
+  for (size_t i = 0; i < images.size(); ++i) EXPECT_EQ(*several[i].values, *one[i].values) << i;
+
+  ImageFeatureEncoder encoder("test", fake, wide);
+  try {
+    encoder.Encode({Png("rgba"), "not an image", "nor this"}, {"x[0]", "x[1]", "x[2]"});
+    ADD_FAILURE() << "accepted bytes that are no image";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kUnsupportedMedia);
+    EXPECT_EQ(std::string(e.what()).rfind("x[1]: ", 0), 0u) << e.what();
+  }
+  ImageFeatureOptions tight = wide;
+  tight.max_request_pixels = 37 * 23 + 10;  // one of the two fits, not both
+  try {
+    ImageFeatureEncoder("test", fake, tight).Encode({Png("rgba"), Png("la")}, {"a", "b"});
+    ADD_FAILURE() << "passed the per-request pixel limit";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kTooLarge) << e.what();
+  }
+}
+
 TEST(ImageFeatureEncoderTest, APreprocessorCropOtherThanTheTowersIsRefused) {
   FakeEncoder fake;
   ImageFeatureOptions o = Options();
